@@ -1,0 +1,7 @@
+from django.urls import path
+
+from studio.front import views
+
+urlpatterns = [
+    path("", views.studio, name="studio"),
+]

@@ -1,0 +1,341 @@
+"""Pixapi Studio settings: one file, read from the environment.
+
+Every value has a default that works on a fresh checkout (SQLite, the local renderer, media
+under ./var). The helpers below refuse malformed values with ImproperlyConfigured instead of
+guessing, so a typo in production fails at start-up rather than at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envstr(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
+
+
+def envint(name: str, default: int, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def envfloat(name: str, default: float, minimum: float = 0.0, maximum: float | None = None):
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}")
+    return value
+
+
+def envdecimal(name: str, default: str) -> Decimal:
+    raw = os.environ.get(name) or default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a decimal number, not {raw!r}") from None
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must not be negative")
+    return value.quantize(Decimal("0.01"))
+
+
+def envlist(name: str, default: str) -> list[str]:
+    return [item.strip() for item in envstr(name, default).split(",") if item.strip()]
+
+
+def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = envstr(name, default).strip().lower() or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def database_from_url(url: str) -> dict:
+    """Return a DATABASES entry for sqlite:///path or postgres://user:pass@host:port/name."""
+    parts = urlsplit(url)
+    options = dict(parse_qsl(parts.query))
+    if parts.scheme == "sqlite":
+        # sqlite:///relative/path, sqlite:////absolute/path
+        name = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+        if not name:
+            raise ImproperlyConfigured("DATABASE_URL for sqlite needs a path: sqlite:///db.sqlite3")
+        path = Path(name)
+        if not path.is_absolute():
+            path = BASE_DIR / path
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path,
+            # IMMEDIATE takes the write lock at BEGIN, so two transactions that read-then-write
+            # (a credit reservation) serialise instead of failing with "database is locked".
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            "TEST": {"NAME": str(path.with_name(path.stem + "_test.sqlite3"))},
+        }
+    if parts.scheme in ("postgres", "postgresql", "pgsql"):
+        if not parts.path.strip("/"):
+            raise ImproperlyConfigured("DATABASE_URL for postgres needs a database name")
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": options,
+        }
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must start with sqlite:// or postgres://, not {parts.scheme!r}://"
+    )
+
+
+DATA_DIR = Path(envstr("STUDIO_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    # Web, worker and every gunicorn process must agree on the key (sessions, signed media
+    # URLs, django-q2 task signing), so a generated key is persisted next to the data.
+    if key := envstr("SECRET_KEY"):
+        return key
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        # Write aside, then link into place: link fails if another process got there first,
+        # and nobody ever reads a half-written key.
+        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        tmp.write_text(secrets.token_urlsafe(50))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = envbool("DEBUG", False)
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if envbool("TRUST_X_FORWARDED_PROTO", False) else None
+)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
+SESSION_COOKIE_AGE = 14 * 24 * 3600
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "django_q",
+    "studio.accounts",
+    "studio.catalog",
+    "studio.credits",
+    "studio.providers",
+    "studio.generations",
+    "studio.front",
+    "studio.api",
+]
+
+MIDDLEWARE = [
+    "studio.front.health.HealthCheckMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "studio.urls"
+WSGI_APPLICATION = "studio.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "studio.accounts.context_processors.workspace",
+            ],
+            "builtins": ["template_partials.templatetags.partials"],
+        },
+    }
+]
+
+DATABASES = {
+    "default": database_from_url(envstr("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}"))
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The database cache is shared by web and worker processes: django-q2 keeps its cluster status
+# there, and the API's rate limiter its buckets.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "studio_cache",
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "studio"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = envstr("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Serve straight from the source folders when collectstatic has not run (make run, tests);
+# the Docker image runs collectstatic and gets hashed, compressed files.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if envbool("STATIC_MANIFEST", False)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+if bucket := envstr("S3_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": envstr("S3_ENDPOINT_URL") or None,
+            "region_name": envstr("S3_REGION") or None,
+            "access_key": envstr("S3_ACCESS_KEY_ID") or None,
+            "secret_key": envstr("S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+
+# Media we hand out are signed URLs that expire; this is how long one stays valid.
+MEDIA_URL_TTL = envint("MEDIA_URL_TTL", 6 * 3600, minimum=60)
+# Absolute base URL of this studio as the upstream platform can reach it (for input_image).
+STUDIO_PUBLIC_URL = envstr("STUDIO_PUBLIC_URL").rstrip("/")
+
+# --- the provider -------------------------------------------------------------------------
+STUDIO_PROVIDER = envchoice("STUDIO_PROVIDER", "local", ("local", "pixapi"))
+PIXAPI_BASE_URL = envstr("PIXAPI_BASE_URL", "https://api.pixapi.ai").rstrip("/")
+PIXAPI_API_KEY = envstr("PIXAPI_API_KEY")
+PIXAPI_TIMEOUT = envfloat("PIXAPI_TIMEOUT", 120.0, minimum=1.0)
+# Downloads of provider results: the biggest file we accept, and whether loopback / private
+# addresses are allowed (only for tests and a studio chained to another on the same host).
+PROVIDER_MAX_DOWNLOAD_BYTES = envint("PROVIDER_MAX_DOWNLOAD_BYTES", 200 * 1024 * 1024, minimum=1)
+PROVIDER_ALLOW_PRIVATE_URLS = envbool("PROVIDER_ALLOW_PRIVATE_URLS", False)
+LOCAL_PROVIDER_FAIL_RATE = envfloat("LOCAL_PROVIDER_FAIL_RATE", 0.0, minimum=0.0, maximum=1.0)
+LOCAL_PROVIDER_LATENCY = envfloat("LOCAL_PROVIDER_LATENCY", 0.0, minimum=0.0, maximum=60.0)
+LOCAL_PROVIDER_MEDIA_DIR = DATA_DIR / "provider"
+
+# --- credits and the API --------------------------------------------------------------------
+STARTER_CREDITS = envdecimal("STARTER_CREDITS", "500")
+API_RATE_LIMIT = envint("API_RATE_LIMIT", 60, minimum=1)  # requests per minute per key
+API_RATE_BURST = envint("API_RATE_BURST", 20, minimum=1)
+API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024)
+API_SYNC_WAIT = envfloat("API_SYNC_WAIT", 120.0, minimum=1.0)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- the worker -----------------------------------------------------------------------------
+Q_WORKERS = envint("Q_WORKERS", 4, minimum=1)
+Q_TIMEOUT = envint("Q_TIMEOUT", 600, minimum=10)
+Q_CLUSTER = {
+    "name": "studio",
+    "workers": Q_WORKERS,
+    "recycle": 200,
+    # A task may run this long; the broker redelivers it only after `retry`, which must be
+    # longer. Every task is idempotent (jobs are claimed with conditional updates), so a
+    # redelivery after a crash changes nothing twice.
+    "timeout": Q_TIMEOUT,
+    "retry": Q_TIMEOUT + 60,
+    "max_attempts": 3,
+    "ack_failures": True,
+    "save_limit": 500,
+    "poll": 0.1,
+    "catch_up": False,
+    "cache": "default",
+    "label": "Worker",
+}
+if redis_url := envstr("REDIS_URL"):
+    Q_CLUSTER["redis"] = redis_url
+else:
+    Q_CLUSTER["orm"] = "default"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO").upper()},
+    "loggers": {
+        "django_q": {"level": envstr("Q_LOG_LEVEL", "WARNING").upper()},
+        "httpx": {"level": "WARNING"},
+    },
+}

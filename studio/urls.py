@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Pixapi Studio admin"
+admin.site.site_title = "Pixapi Studio admin"
+
+urlpatterns = [
+    path("", include("studio.front.urls")),
+    path("", include("studio.accounts.urls")),
+    path("admin/", admin.site.urls),
+]

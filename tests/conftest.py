@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM refuses to be called
+# from one unless told it is fine (it is: nothing here is actually async).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.LOCAL_PROVIDER_MEDIA_DIR = tmp_path / "provider"
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str, **extra):
+        return django_user_model.objects.create_user(username, password=PASSWORD, **extra)
+
+    return make
+
+
+@pytest.fixture
+def alpha(db):
+    from studio.accounts.models import Workspace
+
+    return Workspace.objects.create(name="Alpha")
+
+
+@pytest.fixture
+def other(db):
+    from studio.accounts.models import Workspace
+
+    return Workspace.objects.create(name="Other")
+
+
+@pytest.fixture
+def alice(make_user, alpha):
+    """Owner of Alpha."""
+    from studio.accounts.models import Membership
+
+    user = make_user("alice")
+    Membership.objects.create(user=user, workspace=alpha, role="owner")
+    return user
+
+
+@pytest.fixture
+def bob(make_user, alpha):
+    """A member of Alpha."""
+    from studio.accounts.models import Membership
+
+    user = make_user("bob")
+    Membership.objects.create(user=user, workspace=alpha, role="member")
+    return user
+
+
+@pytest.fixture
+def charlie(make_user, other):
+    """Outside Alpha: owner of Other."""
+    from studio.accounts.models import Membership
+
+    user = make_user("charlie")
+    Membership.objects.create(user=user, workspace=other, role="owner")
+    return user
+
+
+# ---- browser ------------------------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+        "args": CHROMIUM_ARGS,
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1360, "height": 900}}
+
+
+@pytest.fixture
+def shot(page):
+    """Save a full-page screenshot under artifacts/<name>.png."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(name: str):
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    return take
+
+
+@pytest.fixture
+def sign_in(page, live_server):
+    def sign_in_as(username: str, password: str = PASSWORD):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{live_server.url}/")
+
+    return sign_in_as
