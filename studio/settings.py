@@ -335,7 +335,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO").upper()},
     "loggers": {
-        "django_q": {"level": envstr("Q_LOG_LEVEL", "WARNING").upper()},
+        "django-q": {"level": envstr("Q_LOG_LEVEL", "WARNING").upper()},
         "httpx": {"level": "WARNING"},
     },
 }

@@ -39,6 +39,7 @@ class Command(BaseCommand):
             "%(m)s %(U)s%(q)s %(s)s %(M)sms",
         ]
         worker = [sys.executable, "manage.py", "qcluster"]
+        # New sessions: the terminal's Ctrl-C reaches only us, and we stop the children in order.
         procs = {
             "web": subprocess.Popen(web, start_new_session=True),
             "worker": subprocess.Popen(worker, start_new_session=True),
@@ -50,9 +51,12 @@ class Command(BaseCommand):
             if stopping:
                 return
             stopping = True
+            # Signal each main process only: gunicorn's master and django-q2's cluster stop
+            # their own children. (SIGTERM to a whole group kills django-q2's sentinel while it
+            # holds a lock its parent then waits on forever.)
             for proc in procs.values():
                 if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGTERM)
+                    proc.terminate()
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
