@@ -4,4 +4,5 @@ from studio.front import views
 
 urlpatterns = [
     path("", views.studio, name="studio"),
+    path("models/", views.catalog, name="catalog"),
 ]
