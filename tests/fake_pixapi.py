@@ -72,6 +72,23 @@ def mp4_bytes() -> bytes:
     return _mp4_cache[0]
 
 
+def parse_multipart(content_type: str, raw: bytes) -> dict:
+    """Return {"fields": {name: value}, "files": [(name, filename, bytes, type)]} of a form."""
+    message = message_from_bytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw, policy=HTTP
+    )
+    fields, files = {}, []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_filename()
+        payload = part.get_payload(decode=True)
+        if filename is None:
+            fields[name] = payload.decode()
+        else:
+            files.append((name, filename, payload, part.get_content_type()))
+    return {"fields": fields, "files": files}
+
+
 @dataclass
 class Seen:
     method: str
@@ -165,19 +182,7 @@ class FakePixapi:
         if content_type.startswith("application/json"):
             return json.loads(raw)
         if content_type.startswith("multipart/form-data"):
-            message = message_from_bytes(
-                f"Content-Type: {content_type}\r\n\r\n".encode() + raw, policy=HTTP
-            )
-            fields, files = {}, []
-            for part in message.iter_parts():
-                name = part.get_param("name", header="content-disposition")
-                filename = part.get_filename()
-                payload = part.get_payload(decode=True)
-                if filename is None:
-                    fields[name] = payload.decode()
-                else:
-                    files.append((name, filename, payload, part.get_content_type()))
-            return {"fields": fields, "files": files}
+            return parse_multipart(content_type, raw)
         return raw
 
     def _send(self, handler, status: int, headers: dict, body) -> None:
