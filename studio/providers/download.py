@@ -25,7 +25,8 @@ import ipaddress
 import mimetypes
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -207,7 +208,7 @@ def download(
             current: httpx.URL | str = url
             for _hop in range(MAX_REDIRECTS + 1):
                 target, address = check_url(current, allow_private=allow_private, resolver=resolver)
-                with _open(client, target, address) as response:
+                with _get(client, target, address) as response:
                     if response.is_redirect:
                         location = response.headers.get("location")
                         if not location:
@@ -237,25 +238,18 @@ def download(
         ) from exc
 
 
-def _open(client: httpx.Client, target: httpx.URL, address: str):
+@contextmanager
+def _get(client: httpx.Client, target: httpx.URL, address: str) -> Iterator[httpx.Response]:
     """Stream GET `target` from the checked `address`, keeping the name for Host and TLS."""
     pinned = target.copy_with(host=address)
     headers = {"Host": target.netloc.decode("ascii")}
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     request = client.build_request("GET", pinned, headers=headers, extensions=extensions)
-    return _Streamed(client, request)
-
-
-class _Streamed:
-    def __init__(self, client: httpx.Client, request: httpx.Request):
-        self.client, self.request = client, request
-
-    def __enter__(self) -> httpx.Response:
-        self.response = self.client.send(self.request, stream=True)
-        return self.response
-
-    def __exit__(self, *exc) -> None:
-        self.response.close()
+    response = client.send(request, stream=True)
+    try:
+        yield response
+    finally:
+        response.close()
 
 
 def _receive(

@@ -100,13 +100,13 @@ def media_dir() -> Path:
 def _write_atomically(path: Path, write) -> None:
     """Call write(file) on a temporary file beside `path`, then move it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial_path = path.with_name(f".{path.name}.{os.getpid()}.part")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        with partial_path.open("wb") as f:
+        with temporary.open("wb") as f:
             write(f)
-        os.replace(partial_path, path)
+        os.replace(temporary, path)
     finally:
-        partial_path.unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
 
 
 def enqueue_render(task_id: str) -> None:

@@ -63,25 +63,20 @@ COLOURS: dict[str, RGB] = {
     "silver": (190, 196, 204),
 }
 
-# Moods: a sky (top to bottom), a ground, a light colour and whether it is dark out.
+# Moods: a sky (top to bottom), a ground, a light colour and whether it is dark out. When a
+# prompt names several, the first here wins: the light of a scene beats its setting.
 MOODS: dict[str, dict] = {
-    "sunset": {
-        "sky": ["#2b1d4f", "#8e3b76", "#e8664a", "#f7b267"],
-        "ground": "#2a1838",
-        "light": "#ffd37a",
-        "dark": False,
+    "neon": {
+        "sky": ["#0b0220", "#23104a", "#5a1573", "#b3246f"],
+        "ground": "#0b0220",
+        "light": "#ff4fb0",
+        "dark": True,
     },
-    "ocean": {
-        "sky": ["#1d5c85", "#4a9cc4", "#9fd8e6", "#e6f6f4"],
-        "ground": "#0e4d6e",
-        "light": "#fff6d8",
-        "dark": False,
-    },
-    "forest": {
-        "sky": ["#3f6f62", "#83b38e", "#cfe3b8", "#f2f4dc"],
-        "ground": "#1d3b27",
-        "light": "#fff3c4",
-        "dark": False,
+    "space": {
+        "sky": ["#020108", "#0d0626", "#24104a", "#3b1d63"],
+        "ground": "#020108",
+        "light": "#b9a7ff",
+        "dark": True,
     },
     "night": {
         "sky": ["#03061a", "#0d1740", "#22316e", "#3e4f8c"],
@@ -89,22 +84,16 @@ MOODS: dict[str, dict] = {
         "light": "#dfe8ff",
         "dark": True,
     },
-    "neon": {
-        "sky": ["#0b0220", "#23104a", "#5a1573", "#b3246f"],
-        "ground": "#0b0220",
-        "light": "#ff4fb0",
-        "dark": True,
-    },
-    "pastel": {
-        "sky": ["#cdd9fb", "#e9defa", "#fde2e4", "#fff1e6"],
-        "ground": "#c9e4de",
-        "light": "#fffaf0",
+    "sunset": {
+        "sky": ["#2b1d4f", "#8e3b76", "#e8664a", "#f7b267"],
+        "ground": "#2a1838",
+        "light": "#ffd37a",
         "dark": False,
     },
-    "desert": {
-        "sky": ["#6d9dc5", "#b7d3e0", "#f5e1c0", "#f8d7a4"],
-        "ground": "#d99a5b",
-        "light": "#fff0c8",
+    "storm": {
+        "sky": ["#2f3640", "#4b5563", "#7b8591", "#aab3bd"],
+        "ground": "#2a2f36",
+        "light": "#e5e9ee",
         "dark": False,
     },
     "snow": {
@@ -119,152 +108,76 @@ MOODS: dict[str, dict] = {
         "light": "#ffd9a0",
         "dark": False,
     },
-    "storm": {
-        "sky": ["#2f3640", "#4b5563", "#7b8591", "#aab3bd"],
-        "ground": "#2a2f36",
-        "light": "#e5e9ee",
+    "desert": {
+        "sky": ["#6d9dc5", "#b7d3e0", "#f5e1c0", "#f8d7a4"],
+        "ground": "#d99a5b",
+        "light": "#fff0c8",
         "dark": False,
     },
-    "space": {
-        "sky": ["#020108", "#0d0626", "#24104a", "#3b1d63"],
-        "ground": "#020108",
-        "light": "#b9a7ff",
-        "dark": True,
+    "pastel": {
+        "sky": ["#cdd9fb", "#e9defa", "#fde2e4", "#fff1e6"],
+        "ground": "#c9e4de",
+        "light": "#fffaf0",
+        "dark": False,
+    },
+    "ocean": {
+        "sky": ["#1d5c85", "#4a9cc4", "#9fd8e6", "#e6f6f4"],
+        "ground": "#0e4d6e",
+        "light": "#fff6d8",
+        "dark": False,
+    },
+    "forest": {
+        "sky": ["#3f6f62", "#83b38e", "#cfe3b8", "#f2f4dc"],
+        "ground": "#1d3b27",
+        "light": "#fff3c4",
+        "dark": False,
     },
 }
-MOOD_WORDS = {
-    "sunset": "sunset",
-    "sunrise": "sunset",
-    "dusk": "sunset",
-    "dawn": "sunset",
-    "evening": "sunset",
-    "ocean": "ocean",
-    "sea": "ocean",
-    "beach": "ocean",
-    "coast": "ocean",
-    "tropical": "ocean",
-    "summer": "ocean",
-    "forest": "forest",
-    "jungle": "forest",
-    "wood": "forest",
-    "meadow": "forest",
-    "spring": "forest",
-    "nature": "forest",
-    "night": "night",
-    "midnight": "night",
-    "starry": "night",
-    "moon": "night",
-    "moonlight": "night",
-    "neon": "neon",
-    "cyberpunk": "neon",
-    "synthwave": "neon",
-    "vaporwave": "neon",
-    "pastel": "pastel",
-    "soft": "pastel",
-    "dreamy": "pastel",
-    "candy": "pastel",
-    "desert": "desert",
-    "dune": "desert",
-    "sand": "desert",
-    "snow": "snow",
-    "snowy": "snow",
-    "winter": "snow",
-    "ice": "snow",
-    "arctic": "snow",
-    "frozen": "snow",
-    "autumn": "autumn",
-    "fall": "autumn",
-    "storm": "storm",
-    "rain": "storm",
-    "rainy": "storm",
-    "stormy": "storm",
-    "foggy": "storm",
-    "fog": "storm",
-    "misty": "storm",
-    "moody": "storm",
-    "space": "space",
-    "galaxy": "space",
-    "cosmic": "space",
-    "nebula": "space",
-    "planet": "space",
-}
-MOOD_PRIORITY = [
-    "neon",
-    "space",
-    "night",
-    "sunset",
-    "storm",
-    "snow",
-    "autumn",
-    "desert",
-    "pastel",
-    "ocean",
-    "forest",
-]
-SUBJECT_WORDS = {
-    "mountain": "mountains",
-    "peak": "mountains",
-    "alp": "mountains",
-    "hill": "hills",
-    "valley": "hills",
-    "landscape": "hills",
-    "field": "hills",
-    "dune": "hills",
-    "city": "city",
-    "skyline": "city",
-    "building": "city",
-    "town": "city",
-    "street": "city",
-    "urban": "city",
-    "skyscraper": "city",
-    "ocean": "water",
-    "sea": "water",
-    "beach": "water",
-    "lake": "water",
-    "wave": "water",
-    "river": "water",
-    "water": "water",
-    "forest": "trees",
-    "tree": "trees",
-    "wood": "trees",
-    "pine": "trees",
-    "jungle": "trees",
-    "sun": "sun",
-    "sunset": "sun",
-    "sunrise": "sun",
-    "circle": "circle",
-    "orb": "circle",
-    "ball": "circle",
-    "sphere": "circle",
-    "bubble": "circle",
-    "moon": "moon",
-    "planet": "planet",
-    "star": "stars",
-    "starry": "stars",
-    "galaxy": "stars",
-    "space": "stars",
-    "night": "stars",
-    "bicycle": "bicycle",
-    "bike": "bicycle",
-    "cycling": "bicycle",
-    "house": "house",
-    "home": "house",
-    "cabin": "house",
-    "cottage": "house",
-    "flower": "flowers",
-    "rose": "flowers",
-    "garden": "flowers",
-    "bloom": "flowers",
-    "tulip": "flowers",
-    "bird": "birds",
-    "heart": "heart",
-    "love": "heart",
-    "cloud": "clouds",
-    "sky": "clouds",
-    "neon": "grid",
-    "synthwave": "grid",
-    "cyberpunk": "city",
-}
+
+
+def _by_word(groups: dict[str, str]) -> dict[str, str]:
+    """Return {word: name} from {name: "word word …"}."""
+    return {word: name for name, words in groups.items() for word in words.split()}
+
+
+# The words that set each mood.
+MOOD_WORDS = _by_word(
+    {
+        "sunset": "sunset sunrise dusk dawn evening",
+        "ocean": "ocean sea beach coast tropical summer",
+        "forest": "forest jungle wood meadow spring nature",
+        "night": "night midnight starry moon moonlight",
+        "neon": "neon cyberpunk synthwave vaporwave",
+        "pastel": "pastel soft dreamy candy",
+        "desert": "desert dune sand",
+        "snow": "snow snowy winter ice arctic frozen",
+        "autumn": "autumn fall",
+        "storm": "storm rain rainy stormy foggy fog misty moody",
+        "space": "space galaxy cosmic nebula planet",
+    }
+)
+# The words that bring each motif into the picture.
+SUBJECT_WORDS = _by_word(
+    {
+        "mountains": "mountain peak alp",
+        "hills": "hill valley landscape field dune",
+        "city": "city skyline building town street urban skyscraper cyberpunk",
+        "water": "ocean sea beach lake wave river water",
+        "trees": "forest tree wood pine jungle",
+        "sun": "sun sunset sunrise",
+        "circle": "circle orb ball sphere bubble",
+        "moon": "moon",
+        "planet": "planet",
+        "stars": "star starry galaxy space night",
+        "bicycle": "bicycle bike cycling",
+        "house": "house home cabin cottage",
+        "flowers": "flower rose garden bloom tulip",
+        "birds": "bird",
+        "heart": "heart love",
+        "clouds": "cloud sky",
+        "grid": "neon synthwave",
+    }
+)
 # Subjects that stand on the ground, so the scene needs one under them.
 GROUNDED = {"bicycle", "house", "flowers", "trees"}
 
@@ -301,8 +214,8 @@ def read_prompt(prompt: str) -> Recipe:
         subject = SUBJECT_WORDS.get(word)
         if subject and subject not in recipe.subjects:
             recipe.subjects.append(subject)
-    # The light of the scene beats its setting: "an ocean at sunset" is a sunset.
-    recipe.mood = min(moods, key=MOOD_PRIORITY.index, default=None)
+    # "An ocean at sunset" is a sunset.
+    recipe.mood = min(moods, key=list(MOODS).index, default=None)
     return recipe
 
 
@@ -423,9 +336,9 @@ class Layer:
     gets smooth edges; large canvases skip the supersampling and soften a little instead.
     """
 
-    def __init__(self, size: tuple[int, int], fill: RGB | None = None):
+    def __init__(self, size: tuple[int, int]):
         self.size = size
-        self.image = Image.new("RGBA", size, (*fill, 255) if fill else (0, 0, 0, 0))
+        self.image = Image.new("RGBA", size, (0, 0, 0, 0))
         self.ss = 2 if max(size) <= 1600 else 1
 
     def mask(self, draw: Callable[[ImageDraw.ImageDraw, float], None], blur: float = 0.0):
