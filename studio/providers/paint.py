@@ -448,6 +448,8 @@ def paint_scene(prompt: str, seed: int, width: int, height: int) -> Scene:
         _hills(fg, rng, horizon, palette)
     if "water" in subjects:
         _water(fg, rng, horizon, light, palette)
+        if set(subjects) & GROUNDED:
+            _shore(fg, rng, palette)  # something to stand on in front of the water
     if "grid" in subjects or recipe.mood == "neon":
         _grid(fg, horizon, palette)
     if "city" in subjects:
@@ -669,6 +671,27 @@ def _water(layer, rng, horizon, light, palette: Palette) -> None:
             )
 
     layer.shape(draw, palette.light, opacity=0.55)
+
+
+def _shore(layer, rng, palette: Palette) -> None:
+    w, h = layer.size
+    sand = mix((226, 200, 158), palette.ground, 0.6 if palette.dark else 0.0)
+    phase = rng.uniform(0, math.tau)
+    edge = [
+        (w * k / 60, h * (0.8 - 0.03 * math.sin(k / 60 * math.pi * 1.5 + phase))) for k in range(61)
+    ]
+    fill = vertical_gradient(
+        layer.size, [mix(sand, palette.light, 0.2), mix(sand, palette.ground, 0.35)]
+    )
+    poly = [*edge, (w, h), (0, h)]
+    layer.shape(lambda d, s: d.polygon(_scaled(poly, s), fill=255), fill)
+    # Foam where the water meets the sand.
+    layer.shape(
+        lambda d, s: d.line(_scaled(edge, s), fill=255, width=max(1, round(min(w, h) * 0.006 * s))),
+        (250, 250, 245),
+        blur=min(w, h) * 0.004,
+        opacity=0.7,
+    )
 
 
 def _grid(layer, horizon, palette: Palette) -> None:
