@@ -224,6 +224,12 @@ def test_it_reads_a_running_a_completed_and_a_failed_task():
     assert upstream.requests[0].method == "GET"
 
 
+def test_a_task_id_is_quoted_into_its_path():
+    upstream = Upstream(ok({"id": "t", "status": "queued"}))
+    upstream.provider().get_task("../models?x=1")
+    assert upstream.requests[0].url.raw_path == b"/v1/tasks/..%2Fmodels%3Fx%3D1"
+
+
 def test_it_lists_models():
     upstream = Upstream(ok({"object": "list", "data": [{"id": "veo", "object": "model"}]}))
     assert upstream.provider().list_models() == [{"id": "veo", "object": "model"}]

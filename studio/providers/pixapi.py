@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import IO, Any
+from urllib.parse import quote
 
 import httpx
 from django.conf import settings
@@ -408,7 +409,8 @@ class PixapiClient:
         return self.request("POST", "/v1/async/videos/generations", json=body)
 
     def get_task(self, task_id: str) -> dict:
-        return self.request("GET", f"/v1/tasks/{task_id}")
+        # The id comes from the platform; quoted, it can only ever name a task.
+        return self.request("GET", f"/v1/tasks/{quote(task_id, safe='')}")
 
     def list_models(self) -> dict:
         return self.request("GET", "/v1/models")
