@@ -78,20 +78,6 @@ def _ease(t: float) -> float:
     return t * t * (3 - 2 * t)
 
 
-def _affine(frame: tuple[int, int], canvas: tuple[int, int], zoom: float, pan: tuple[float, float]):
-    """Return the AFFINE coefficients that film `canvas` at `zoom`, shifted by `pan` pixels."""
-    w, h = frame
-    cw, ch = canvas
-    return (
-        1 / zoom,
-        0,
-        cw / 2 + pan[0] - w / (2 * zoom),
-        0,
-        1 / zoom,
-        ch / 2 + pan[1] - h / (2 * zoom),
-    )
-
-
 class Camera:
     """The motion of one shot: where each layer is at time t (0..1)."""
 
@@ -113,6 +99,18 @@ class Camera:
         share = (0.35 + 0.5 * depth) * (e - 0.5) * 2
         return zoom, (self.direction[0] * share, self.direction[1] * share)
 
+    def film(self, layer: Image.Image, t: float, depth: float) -> Image.Image:
+        """Return the canvas-sized `layer` as the camera frames it at time t."""
+        zoom, (pan_x, pan_y) = self.place(t, depth)
+        (w, h), (cw, ch) = self.frame, self.canvas
+        # Output pixel (x, y) samples the canvas at (x / zoom + left, y / zoom + top).
+        left = cw / 2 + pan_x - w / (2 * zoom)
+        top = ch / 2 + pan_y - h / (2 * zoom)
+        coefficients = (1 / zoom, 0, left, 0, 1 / zoom, top)
+        return layer.transform(
+            self.frame, Image.Transform.AFFINE, coefficients, Image.Resampling.BILINEAR
+        )
+
 
 def _light_sprite(radius: int, colour) -> tuple[Image.Image, Image.Image]:
     mask = paint.radial(2.4).resize((radius * 2, radius * 2), Image.Resampling.BILINEAR)
@@ -130,20 +128,8 @@ def frames(prompt: str, width: int, height: int, count: int, input_image: bytes 
     drift = (camera.direction[0] * -0.8, camera.direction[1] * 0.4 + min(frame) * 0.05)
     for i in range(count):
         t = i / max(1, count - 1)
-        zoom, pan = camera.place(t, 0.0)
-        picture = shot.background.transform(
-            frame,
-            Image.Transform.AFFINE,
-            _affine(frame, canvas, zoom, pan),
-            Image.Resampling.BILINEAR,
-        )
-        zoom, pan = camera.place(t, 1.0)
-        near = shot.foreground.transform(
-            frame,
-            Image.Transform.AFFINE,
-            _affine(frame, canvas, zoom, pan),
-            Image.Resampling.BILINEAR,
-        )
+        picture = camera.film(shot.background, t, depth=0.0)
+        near = camera.film(shot.foreground, t, depth=1.0)
         picture.paste(near, (0, 0), near)
         # The light drifts on its own path and breathes a little.
         lx = shot.light[0] - (canvas[0] - width) / 2 + drift[0] * (t - 0.5) * 2
