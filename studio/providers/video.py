@@ -1,0 +1,292 @@
+"""Render a short H.264 MP4 with real motion: the local stand-in for a video model.
+
+A still (the input image, or a picture painted from the prompt) becomes a "Ken Burns" shot: a
+slow, eased zoom and pan. A second layer moves faster than the first (the scene's near things,
+or drifting out-of-focus specks over a photo), which reads as depth, and a soft light drifts
+across. Frames are piped raw into the ffmpeg binary that imageio-ffmpeg ships; the file appears
+under its final name only once it is complete.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio_ffmpeg
+from PIL import Image, ImageOps
+
+from studio.providers import paint
+
+FPS = 24
+# The canvas is this much larger than the frame, so the camera has room to move.
+MARGIN = 1.18
+
+
+def ffmpeg_exe() -> str:
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@dataclass
+class Shot:
+    background: Image.Image  # RGB, canvas size
+    foreground: Image.Image  # RGBA, canvas size
+    light: tuple[float, float]  # canvas pixels
+    light_colour: tuple[int, int, int]
+
+
+def _specks(size: tuple[int, int], image: Image.Image, rng) -> Image.Image:
+    """Return an RGBA layer of soft, out-of-focus specks in the picture's light colours."""
+    layer = paint.Layer(size)
+    w, h = size
+    u = min(size)
+    small = image.resize((16, 16), Image.Resampling.BOX)
+    colours = sorted((c for _, c in small.getcolors(256)), key=sum)[-24:]  # the brightest
+    for _ in range(28):
+        cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), u * rng.uniform(0.008, 0.045)
+        colour = paint.mix(rng.choice(colours), (255, 255, 255), 0.5)
+        layer.shape(
+            lambda d, s, c=(cx, cy, r): d.ellipse(paint.circle_box(*c, s), fill=255),
+            colour,
+            blur=r * rng.uniform(0.15, 0.6),
+            opacity=rng.uniform(0.12, 0.35),
+        )
+    return layer.image
+
+
+def make_shot(prompt: str, canvas: tuple[int, int], input_image: bytes | None) -> Shot:
+    """Return the layers a video is filmed from: the input image or the prompt's picture."""
+    rng = paint.seeded(prompt, 0)
+    if input_image is not None:
+        picture = Image.open(io.BytesIO(input_image))
+        picture = ImageOps.exif_transpose(picture).convert("RGB")
+        background = ImageOps.fit(picture, canvas, Image.Resampling.LANCZOS)
+        foreground = _specks(canvas, background, rng)
+        light = (canvas[0] * rng.uniform(0.2, 0.8), canvas[1] * rng.uniform(0.15, 0.4))
+        return Shot(background, foreground, light, (255, 244, 224))
+    scene = paint.paint_scene(prompt, 0, *canvas)
+    return Shot(scene.background.convert("RGB"), scene.foreground, scene.light, scene.palette.light)
+
+
+def _ease(t: float) -> float:
+    return t * t * (3 - 2 * t)
+
+
+class Camera:
+    """The motion of one shot: where each layer is at time t (0..1)."""
+
+    def __init__(self, prompt: str, frame: tuple[int, int], canvas: tuple[int, int]):
+        rng = paint.seeded(prompt, 1)
+        self.frame, self.canvas = frame, canvas
+        self.zoom_in = rng.random() < 0.6
+        angle = rng.uniform(0, math.tau)
+        # The widest pan that keeps the frame inside the canvas at zoom 1.
+        room = min(canvas[0] - frame[0], canvas[1] - frame[1]) / 2
+        self.direction = (math.cos(angle) * room, math.sin(angle) * room)
+
+    def place(self, t: float, depth: float):
+        """Return (zoom, pan) of a layer at `depth` (0 far … 1 near) at time t."""
+        e = _ease(t)
+        progress = e if self.zoom_in else 1 - e
+        zoom = 1 + (0.06 + 0.08 * depth) * progress
+        # Start on one side of the centre and move through it to the other.
+        share = (0.35 + 0.5 * depth) * (e - 0.5) * 2
+        return zoom, (self.direction[0] * share, self.direction[1] * share)
+
+    def film(self, layer: Image.Image, t: float, depth: float) -> Image.Image:
+        """Return the canvas-sized `layer` as the camera frames it at time t."""
+        zoom, (pan_x, pan_y) = self.place(t, depth)
+        (w, h), (cw, ch) = self.frame, self.canvas
+        # Output pixel (x, y) samples the canvas at (x / zoom + left, y / zoom + top).
+        left = cw / 2 + pan_x - w / (2 * zoom)
+        top = ch / 2 + pan_y - h / (2 * zoom)
+        coefficients = (1 / zoom, 0, left, 0, 1 / zoom, top)
+        return layer.transform(
+            self.frame, Image.Transform.AFFINE, coefficients, Image.Resampling.BILINEAR
+        )
+
+
+def _light_sprite(radius: int, colour) -> tuple[Image.Image, Image.Image]:
+    mask = paint.radial(2.4).resize((radius * 2, radius * 2), Image.Resampling.BILINEAR)
+    return Image.new("RGB", mask.size, colour), mask.point(lambda v: v * 4 // 10)
+
+
+def frames(prompt: str, width: int, height: int, count: int, input_image: bytes | None = None):
+    """Yield `count` RGB frames of width x height."""
+    frame = (width, height)
+    canvas = (round(width * MARGIN / 2) * 2, round(height * MARGIN / 2) * 2)
+    shot = make_shot(prompt, canvas, input_image)
+    camera = Camera(prompt, frame, canvas)
+    light, light_mask = _light_sprite(max(8, round(min(frame) * 0.45)), shot.light_colour)
+    mark, mark_corner = paint.mark_sprite(frame)
+    drift = (camera.direction[0] * -0.8, camera.direction[1] * 0.4 + min(frame) * 0.05)
+    for i in range(count):
+        t = i / max(1, count - 1)
+        picture = camera.film(shot.background, t, depth=0.0)
+        near = camera.film(shot.foreground, t, depth=1.0)
+        picture.paste(near, (0, 0), near)
+        # The light drifts on its own path and breathes a little.
+        lx = shot.light[0] - (canvas[0] - width) / 2 + drift[0] * (t - 0.5) * 2
+        ly = shot.light[1] - (canvas[1] - height) / 2 + drift[1] * (t - 0.5) * 2
+        strength = 0.75 + 0.25 * math.sin(t * math.pi * 2 * max(1, count / FPS / 3))
+        picture.paste(
+            light,
+            (round(lx - light.width / 2), round(ly - light.height / 2)),
+            light_mask.point(lambda v, s=strength: round(v * s)),
+        )
+        picture.paste(mark, mark_corner, mark)
+        yield picture
+
+
+def render_video(
+    *,
+    prompt: str,
+    width: int,
+    height: int,
+    duration: int,
+    out_path: Path,
+    input_image: bytes | None = None,
+    fps: int = FPS,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> float:
+    """Write an H.264 MP4 (yuv420p, faststart) of exactly width x height and `duration` s.
+
+    Return the seconds written. `on_progress(frames_done, total)` is called after each frame
+    and may raise to abort the render; then no file is left behind and the exception
+    propagates. Raise RuntimeError when ffmpeg fails.
+    """
+    if width % 2 or height % 2:
+        raise ValueError(f"H.264 needs an even width and height, not {width}x{height}")
+    total = fps * duration
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_path.with_name(f".{out_path.name}.{os.getpid()}.part")
+    command = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{width}x{height}",
+        "-r",
+        str(fps),
+        "-i",
+        "-",
+        "-an",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "20",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        "-frames:v",
+        str(total),
+        "-f",
+        "mp4",
+        str(partial),
+    ]
+    # stderr goes to a file: a pipe nobody reads could fill up and stall ffmpeg.
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        try:
+            for done, picture in enumerate(
+                frames(prompt, width, height, total, input_image), start=1
+            ):
+                proc.stdin.write(picture.tobytes())
+                if on_progress:
+                    on_progress(done, total)
+            proc.stdin.close()
+            code = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            partial.unlink(missing_ok=True)
+            raise
+        if code != 0:
+            partial.unlink(missing_ok=True)
+            errors.seek(0)
+            tail = errors.read()[-500:].decode(errors="replace").strip()
+            raise RuntimeError(f"ffmpeg exited with {code}: {tail}")
+    os.replace(partial, out_path)
+    return total / fps
+
+
+@dataclass
+class VideoInfo:
+    codec: str
+    pix_fmt: str
+    width: int
+    height: int
+    duration: float
+    frames: int
+    fps: float
+
+
+_STREAM = re.compile(
+    r"Video: (?P<codec>\w+)[^,]*, (?P<pix_fmt>\w+)[^,]*(?:\([^)]*\))?, (?P<w>\d+)x(?P<h>\d+)"
+)
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Return codec, pixel format, size, duration and frame count of the video at `path`.
+
+    imageio-ffmpeg ships ffmpeg but not ffprobe, so this reads `ffmpeg -i`'s report and counts
+    frames by decoding. Raise ValueError when the file holds no video stream.
+    """
+    report = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    ).stderr
+    stream = _STREAM.search(report)
+    if not stream:
+        raise ValueError(f"no video stream in {path}: {report[-300:]}")
+    fps = re.search(r"([\d.]+) fps", report)
+    frame_count, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
+    return VideoInfo(
+        codec=stream["codec"],
+        pix_fmt=stream["pix_fmt"],
+        width=int(stream["w"]),
+        height=int(stream["h"]),
+        duration=seconds,
+        frames=frame_count,
+        fps=float(fps.group(1)) if fps else 0.0,
+    )
+
+
+def poster(path: str | Path) -> Image.Image:
+    """Return the first frame of the video at `path` (for checks and thumbnails)."""
+    out = subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-i",
+            str(path),
+            "-frames:v",
+            "1",
+            "-f",
+            "image2pipe",
+            "-vcodec",
+            "png",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return Image.open(io.BytesIO(out))
