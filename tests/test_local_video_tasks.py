@@ -317,7 +317,7 @@ def test_a_render_whose_worker_is_killed_is_finished_by_the_next_attempt(
     data_dir = tmp_path / "data"
     settings.LOCAL_PROVIDER_MEDIA_DIR = data_dir / "provider"  # what the worker will use
     state = provider.submit_video(
-        model="veo", prompt="a forest", duration=10, size="480x270", quality=None, input_image=None
+        model="veo", prompt="a forest", duration=10, size="1280x720", quality=None, input_image=None
     )
     assert enqueued == [state.id]  # no transaction around us: queued at once
     enqueued.clear()

@@ -15,18 +15,23 @@ import os
 import re
 import subprocess
 import tempfile
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
 
 from studio.providers import paint
 
 FPS = 24
 # The canvas is this much larger than the frame, so the camera has room to move.
 MARGIN = 1.18
+# Frames are drawn by this many threads (Pillow's resize and paste release the GIL), a few
+# frames ahead of the encoder.
+DRAW_THREADS, AHEAD = 2, 6
 
 
 def ffmpeg_exe() -> str:
@@ -103,13 +108,24 @@ class Camera:
         """Return the canvas-sized `layer` as the camera frames it at time t."""
         zoom, (pan_x, pan_y) = self.place(t, depth)
         (w, h), (cw, ch) = self.frame, self.canvas
-        # Output pixel (x, y) samples the canvas at (x / zoom + left, y / zoom + top).
-        left = cw / 2 + pan_x - w / (2 * zoom)
-        top = ch / 2 + pan_y - h / (2 * zoom)
-        coefficients = (1 / zoom, 0, left, 0, 1 / zoom, top)
-        return layer.transform(
-            self.frame, Image.Transform.AFFINE, coefficients, Image.Resampling.BILINEAR
-        )
+        # A zoom and a pan is a scaled crop: resize() with a box does it, and its separable,
+        # vectorised filter is 2-3x faster than a general affine transform.
+        left = min(max(0.0, cw / 2 + pan_x - w / (2 * zoom)), cw - w / zoom)
+        top = min(max(0.0, ch / 2 + pan_y - h / (2 * zoom)), ch - h / zoom)
+        box = (left, top, left + w / zoom, top + h / zoom)
+        return layer.resize(self.frame, Image.Resampling.BILINEAR, box=box)
+
+
+def _split(layer: Image.Image) -> tuple[Image.Image, Image.Image]:
+    """Split an RGBA layer into colour and alpha, resampled apart (that is much faster than
+    resampling RGBA). Transparent pixels take the colour of the opaque ones nearby, so an edge
+    doesn't blend towards whatever colour the empty pixels happened to hold."""
+    alpha = layer.getchannel("A")
+    spread = layer.convert("RGBa").filter(ImageFilter.GaussianBlur(6)).convert("RGBA")
+    empty = alpha.point(lambda v: 0 if v else 255)
+    colour = layer.convert("RGB")
+    colour.paste(spread.convert("RGB"), (0, 0), empty)
+    return colour, alpha
 
 
 def _light_sprite(radius: int, colour) -> tuple[Image.Image, Image.Image]:
@@ -124,13 +140,19 @@ def frames(prompt: str, width: int, height: int, count: int, input_image: bytes 
     shot = make_shot(prompt, canvas, input_image)
     camera = Camera(prompt, frame, canvas)
     light, light_mask = _light_sprite(max(8, round(min(frame) * 0.45)), shot.light_colour)
-    mark, mark_corner = paint.mark_sprite(frame)
+    overlay, corner = paint.mark_sprite(frame)
+    # Paste only the mark's own pixels, not a whole transparent frame around it.
+    box = overlay.getbbox() or (0, 0, 1, 1)
+    mark, mark_at = overlay.crop(box), (corner[0] + box[0], corner[1] + box[1])
+    near_colour, near_alpha = _split(shot.foreground)
     drift = (camera.direction[0] * -0.8, camera.direction[1] * 0.4 + min(frame) * 0.05)
-    for i in range(count):
+
+    def draw(i: int) -> Image.Image:
         t = i / max(1, count - 1)
         picture = camera.film(shot.background, t, depth=0.0)
-        near = camera.film(shot.foreground, t, depth=1.0)
-        picture.paste(near, (0, 0), near)
+        picture.paste(
+            camera.film(near_colour, t, depth=1.0), (0, 0), camera.film(near_alpha, t, depth=1.0)
+        )
         # The light drifts on its own path and breathes a little.
         lx = shot.light[0] - (canvas[0] - width) / 2 + drift[0] * (t - 0.5) * 2
         ly = shot.light[1] - (canvas[1] - height) / 2 + drift[1] * (t - 0.5) * 2
@@ -140,8 +162,17 @@ def frames(prompt: str, width: int, height: int, count: int, input_image: bytes 
             (round(lx - light.width / 2), round(ly - light.height / 2)),
             light_mask.point(lambda v, s=strength: round(v * s)),
         )
-        picture.paste(mark, mark_corner, mark)
-        yield picture
+        picture.paste(mark, mark_at, mark)
+        return picture
+
+    with ThreadPoolExecutor(DRAW_THREADS) as pool:
+        pending: deque = deque()
+        for i in range(count):
+            pending.append(pool.submit(draw, i))
+            if len(pending) > AHEAD:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def render_video(
