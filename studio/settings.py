@@ -183,6 +183,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "studio.front.health.HealthCheckMiddleware",
+    "studio.api.http.ApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -209,7 +210,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "studio.accounts.context_processors.workspace",
             ],
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": [
+                "template_partials.templatetags.partials",
+                "studio.front.templatetags.studio",
+            ],
         },
     }
 ]

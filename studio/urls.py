@@ -7,5 +7,7 @@ admin.site.site_title = "Pixapi Studio admin"
 urlpatterns = [
     path("", include("studio.front.urls")),
     path("", include("studio.accounts.urls")),
+    path("", include("studio.generations.urls")),
+    path("", include("studio.api.urls")),
     path("admin/", admin.site.urls),
 ]

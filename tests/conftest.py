@@ -122,3 +122,80 @@ def sign_in(page, live_server):
         page.wait_for_url(f"{live_server.url}/")
 
     return sign_in_as
+
+
+# ---- a real worker ---------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Worker:
+    """A django-q2 cluster (`manage.py qcluster`) in its own process group, on the test DB."""
+
+    def __init__(self, env: dict, log_path: Path):
+        self.env = env
+        self.log_path = log_path
+        self.proc = None
+
+    def start(self) -> Worker:
+        import subprocess
+        import sys
+        import time
+
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop/kill)
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        time.sleep(1.5)  # the cluster forks its workers
+        assert self.proc.poll() is None, self.log_path.read_text()[-2000:]
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the whole cluster at once, like a machine losing power."""
+        import os
+        import signal
+
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.log.close()
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                return
+        self.log.close()
+
+
+@pytest.fixture
+def worker(transactional_db, settings, tmp_path):
+    """Start a real worker on the test database; stop it after the test."""
+    from django.db import connection
+
+    data = tmp_path / "worker-data"
+    data.mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "STUDIO_DATA_DIR": str(data),
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "STUDIO_PROVIDER": settings.STUDIO_PROVIDER,
+        "LOCAL_PROVIDER_FAIL_RATE": str(settings.LOCAL_PROVIDER_FAIL_RATE),
+        "Q_WORKERS": "3",
+        "Q_LOG_LEVEL": "WARNING",
+    }
+    w = Worker(env, tmp_path / "worker.log").start()
+    yield w
+    w.stop()

@@ -308,12 +308,36 @@ def test_quote_command_prints_errors_and_exits_1(body, code_):
 
 
 def test_no_float_touches_money():
+    """Every model field that holds credits is a DecimalField, and the money modules never
+    convert to float."""
     import pathlib
 
-    for path in pathlib.Path("studio").rglob("*.py"):
-        text = path.read_text()
-        for needle in ("float(credits", "float(amount", "FloatField"):
-            assert needle not in text, f"{path} uses {needle}"
+    from django.apps import apps
+    from django.db import models
+
+    money_words = (
+        "credit",
+        "amount",
+        "balance",
+        "price",
+        "captured",
+        "released",
+        "remaining",
+        "delta",
+        "limit",
+        "cap",
+    )
+    for model in apps.get_models():
+        for f in model._meta.get_fields():
+            if getattr(f, "concrete", False) and any(w in f.name for w in money_words):
+                numeric = isinstance(
+                    f, (models.FloatField, models.IntegerField, models.DecimalField)
+                )
+                if numeric and not isinstance(f, models.ForeignKey):
+                    assert isinstance(f, models.DecimalField), f"{model.__name__}.{f.name}"
+    for package in ("studio/catalog", "studio/credits"):
+        for path in pathlib.Path(package).rglob("*.py"):
+            assert "float(" not in path.read_text(), f"{path} converts to float"
 
 
 def test_the_catalog_page_shows_every_model_and_price(client, db):

@@ -2,10 +2,14 @@ from studio.accounts.current import current_membership, memberships
 
 
 def workspace(request):
-    """The current workspace and the others the user can switch to, for the header."""
+    """The current workspace, the others the user can switch to, and its balance (computed
+    only if a template shows it)."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    return {
-        "current_membership": current_membership(request),
-        "all_memberships": memberships(request),
-    }
+    membership = current_membership(request)
+    context = {"current_membership": membership, "all_memberships": memberships(request)}
+    if membership is not None:
+        from studio.credits.ledger import balance
+
+        context["credit_balance"] = lambda: balance(membership.workspace)
+    return context

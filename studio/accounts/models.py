@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -62,3 +67,81 @@ class Membership(models.Model):
     @property
     def can_create(self) -> bool:
         return self.has_role(Role.MEMBER)
+
+
+KEY_PREFIX = "sk_"
+_PREFIX_LEN = len(KEY_PREFIX) + 8
+
+
+def _digest(raw: str) -> str:
+    # HMAC with the project's secret: a leaked database alone can't be brute-forced offline.
+    return hmac.new(settings.SECRET_KEY.encode(), raw.encode(), hashlib.sha256).hexdigest()
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def usable(self, now=None) -> ApiKeyQuerySet:
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+    def for_token(self, raw: str, now=None) -> ApiKey | None:
+        """Return the usable key whose secret is `raw`, or None."""
+        if not raw or not raw.startswith(KEY_PREFIX) or len(raw) < _PREFIX_LEN + 16:
+            return None
+        digest = _digest(raw)
+        for key in (
+            self.usable(now).filter(prefix=raw[:_PREFIX_LEN]).select_related("user", "workspace")
+        ):
+            if hmac.compare_digest(key.hashed, digest):
+                return key
+        return None
+
+
+class ApiKey(models.Model):
+    """A personal key for the /v1 API: it acts as its owner, in one workspace.
+
+    Stored as a prefix (to find it) and an HMAC of the whole secret; the secret itself is
+    shown once, when created, and never again.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="api_keys")
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, db_index=True)
+    hashed = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # The most this key may spend in total (credits); null = no cap beyond the workspace's.
+    credit_cap = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    # Canonical model ids this key may use; empty = every model.
+    allowed_models = models.JSONField(default=list, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def create(cls, *, user, workspace, name: str, **options) -> tuple[ApiKey, str]:
+        """Create a key and return it with its secret, which is not stored anywhere."""
+        raw = KEY_PREFIX + secrets.token_urlsafe(30).replace("-", "x").replace("_", "y")
+        key = cls.objects.create(
+            user=user,
+            workspace=workspace,
+            name=name,
+            prefix=raw[:_PREFIX_LEN],
+            hashed=_digest(raw),
+            **options,
+        )
+        return key, raw
+
+    @property
+    def is_active(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -63,4 +63,14 @@ class Command(BaseCommand):
             self.stdout.write(line)
 
     def _grant_starter_credits(self, workspace: Workspace) -> str:
-        return ""
+        """Grant the starter pack once, ever: re-running never adds more."""
+        from studio.credits import ledger
+        from studio.credits.models import Grant, Pack
+
+        pack, _ = Pack.objects.get_or_create(
+            name="Starter", defaults={"credits": settings.STARTER_CREDITS, "price_label": "free"}
+        )
+        if Grant.objects.filter(workspace=workspace, pack=pack).exists():
+            return f" Balance: {ledger.balance(workspace)} credits."
+        ledger.grant(workspace, pack.credits, pack=pack, note="starter credits")
+        return f" Granted {pack.credits} starter credits."

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import re
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_safe
+
+from studio.generations.media import check_signature
+from studio.generations.models import Asset
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+CHUNK = 64 * 1024
+
+
+def _chunks(f, start: int, length: int):
+    try:
+        f.seek(start)
+        while length > 0:
+            data = f.read(min(CHUNK, length))
+            if not data:
+                break
+            length -= len(data)
+            yield data
+    finally:
+        f.close()
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """Return (first, last) byte of a single `bytes=` range, or None if unsatisfiable.
+
+    Raise ValueError when the header is not a single byte range (answer the whole file).
+    """
+    match = _RANGE.match(header.strip())
+    if not match or (not match[1] and not match[2]):
+        raise ValueError(header)
+    if match[1]:
+        first = int(match[1])
+        last = min(int(match[2]), size - 1) if match[2] else size - 1
+    else:  # a suffix: the last N bytes
+        first, last = max(0, size - int(match[2])), size - 1
+    if first >= size or first > last:
+        return None
+    return first, last
+
+
+@require_safe
+def serve_media(request, uid: str, variant: str, ext: str):
+    """Serve an asset's file or thumbnail to holders of a valid signed URL, with Range."""
+    if not check_signature(uid, variant, request.GET.get("e"), request.GET.get("s")):
+        raise Http404("This link has expired or is not valid.")
+    asset = get_object_or_404(Asset, uid=uid, deleted_at__isnull=True)
+    name = asset.thumbnail.name if variant == "thumb" else asset.file.name
+    if not name:
+        raise Http404("No such file.")
+    content_type = "image/jpeg" if variant == "thumb" else asset.content_type
+    try:
+        size = default_storage.size(name)
+        f = default_storage.open(name, "rb")
+    except (FileNotFoundError, OSError):
+        raise Http404("The file is missing from storage.") from None
+
+    header = request.headers.get("Range")
+    span = None
+    if header:
+        try:
+            span = parse_range(header, size)
+        except ValueError:
+            header = None  # not a single byte range: send the whole file
+        else:
+            if span is None:
+                f.close()
+                response = HttpResponse(status=416)
+                response["Content-Range"] = f"bytes */{size}"
+                return response
+    if header and span:
+        first, last = span
+        length = last - first + 1
+        response = StreamingHttpResponse(
+            _chunks(f, first, length), status=206, content_type=content_type
+        )
+        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+        response["Content-Length"] = str(length)
+    else:
+        response = FileResponse(f, content_type=content_type)
+        response["Content-Length"] = str(size)
+    response["Accept-Ranges"] = "bytes"
+    # The URL changes when it expires, so the bytes behind one URL never change.
+    response["Cache-Control"] = "private, max-age=3600, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,32 @@
+"""Hand-built test data: no factory framework, just what each test needs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from studio.catalog.quote import quote
+from studio.generations.models import Job
+
+# 4 credits per image: gpt-image-2, 1K, medium.
+FOUR_CREDITS = {"model": "gpt-image-2", "quality": "medium"}
+
+
+def make_job(workspace, user, request: dict | None = None, **fields) -> Job:
+    q = quote(request or FOUR_CREDITS)
+    kind = "animate" if q.kind == "video" else "generate"
+    defaults = dict(
+        workspace=workspace,
+        user=user,
+        kind=kind,
+        endpoint=q.endpoint,
+        model=q.model,
+        prompt="a red bicycle",
+        params={"size": q.size},
+        quote=q.to_dict(),
+        credits_quoted=q.credits,
+        provider="local",
+        deadline_at=timezone.now() + timedelta(minutes=5),
+    )
+    return Job.objects.create(**{**defaults, **fields})
