@@ -15,9 +15,14 @@ PASSWORD = "correct-horse-battery"
 
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path):
+    from studio.providers.base import reset_providers
+
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.LOCAL_PROVIDER_MEDIA_DIR = tmp_path / "provider"
+    reset_providers()  # providers read settings when made; a test may change them
+    yield
+    reset_providers()
 
 
 @pytest.fixture
@@ -178,13 +183,12 @@ class Worker:
         self.log.close()
 
 
-@pytest.fixture
-def worker(transactional_db, settings, tmp_path):
-    """Start a real worker on the test database; stop it after the test."""
+def worker_env(settings, tmp_path, **extra) -> dict:
+    """The environment of a worker process on the test database and media."""
     from django.db import connection
 
     data = tmp_path / "worker-data"
-    data.mkdir()
+    data.mkdir(exist_ok=True)
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
@@ -196,6 +200,18 @@ def worker(transactional_db, settings, tmp_path):
         "Q_WORKERS": "3",
         "Q_LOG_LEVEL": "WARNING",
     }
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+@pytest.fixture
+def worker(transactional_db, settings, tmp_path, request):
+    """Start a real worker on the test database; stop it after the test.
+
+    `@pytest.mark.worker_env(NAME="value")` adds to its environment.
+    """
+    marker = request.node.get_closest_marker("worker_env")
+    env = worker_env(settings, tmp_path, **(marker.kwargs if marker else {}))
     w = Worker(env, tmp_path / "worker.log").start()
     yield w
     w.stop()

@@ -441,3 +441,17 @@ def test_the_openapi_document_is_served(client, db):
     doc = r.json()
     assert doc["openapi"].startswith("3.")
     assert "/v1/async/videos/generations" in doc["paths"]
+
+
+def test_create_api_key_prints_the_key_last(alice, alpha):
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("create_api_key", "--username", "alice", "--name", "ci", stdout=out)
+    raw = out.getvalue().strip().splitlines()[-1]
+    key = ApiKey.objects.for_token(raw)
+    assert (key.name, key.user, key.workspace) == ("ci", alice, alpha)
+    with pytest.raises(CommandError, match="no user"):
+        call_command("create_api_key", "--username", "ghost")
+    with pytest.raises(CommandError, match="not in the workspace 'Other'"):
+        call_command("create_api_key", "--username", "alice", "--workspace", "Other")

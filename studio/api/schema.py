@@ -11,7 +11,11 @@ from django.views.decorators.http import require_GET
 
 from studio.catalog import tables
 
-MODEL_IDS = list(tables.MODELS) + list(tables.ALIASES)
+IMAGE_MODEL_IDS = [m.id for m in tables.MODELS.values() if m.kind == tables.IMAGE] + [
+    alias
+    for alias, canonical in tables.ALIASES.items()
+    if tables.MODELS[canonical].kind == tables.IMAGE
+]
 
 
 def _ref(name: str) -> dict:
@@ -86,7 +90,7 @@ SCHEMAS = {
         "required": ["model", "prompt"],
         "additionalProperties": False,
         "properties": {
-            "model": {"type": "string", "examples": MODEL_IDS},
+            "model": {"type": "string", "enum": IMAGE_MODEL_IDS},
             "prompt": {"type": "string", "minLength": 1, "maxLength": 4000},
             "n": {"type": "integer", "minimum": 1, "maximum": 10, "default": 1},
             "size": {
@@ -105,7 +109,7 @@ SCHEMAS = {
         "required": ["model", "prompt"],
         "additionalProperties": False,
         "properties": {
-            "model": {"type": "string", "examples": MODEL_IDS},
+            "model": {"type": "string", "enum": IMAGE_MODEL_IDS},
             "prompt": {"type": "string", "minLength": 1, "maxLength": 4000},
             "image": {
                 "type": "string",

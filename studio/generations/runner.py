@@ -63,8 +63,9 @@ ENDPOINT_OF = {
 # A worker holds a job it is running for this long, renewing it while it works.
 RUN_LEASE = 60
 HEARTBEAT = 20
-# A queued job whose queue message hasn't been picked up by then is enqueued again.
-QUEUED_RESEND = 300
+# A queued job whose queue message hasn't been picked up by then is enqueued again; well
+# inside the shortest model deadline (5 min), so a lost message is resent before it times out.
+QUEUED_RESEND = 90
 # Runs of one job before a crash-looping job is failed instead of requeued.
 MAX_RUNS = 3
 # Polling: a claimed poll is held this long; the delay after each poll grows to POLL_MAX.
