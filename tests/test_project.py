@@ -91,3 +91,54 @@ def test_healthz_answers_on_a_host_not_in_allowed_hosts(client, db, settings):
     settings.ALLOWED_HOSTS = ["studio.example.com"]
     assert client.get("/healthz", HTTP_HOST="10.0.0.7:8000").status_code == 200
     assert client.get("/", HTTP_HOST="10.0.0.7:8000").status_code == 400
+
+
+def test_staff_see_jobs_assets_and_keys_in_the_admin_but_never_a_hash(client, alice, alpha):
+    from django.contrib.auth import get_user_model
+
+    from studio.accounts.models import ApiKey
+    from studio.credits import ledger
+    from studio.generations import runner
+
+    ledger.grant(alpha, 10)
+    job = runner.submit(
+        workspace=alpha, user=alice, kind="generate", request={"model": "nano-banana"}, prompt="x"
+    )
+    runner.run_job(job.pk)
+    key, _ = ApiKey.create(user=alice, workspace=alpha, name="ci")
+    staff = get_user_model().objects.create_superuser("root", password="a-long-pass-1")
+    client.force_login(staff)
+    assert job.public_id in client.get("/admin/generations/job/?status=completed").content.decode()
+    assert client.get("/admin/generations/asset/").status_code == 200
+    page = client.get(f"/admin/accounts/apikey/{key.pk}/change/").content.decode()
+    assert key.prefix in page and key.hashed not in page
+    assert key.hashed not in client.get("/admin/accounts/apikey/").content.decode()
+    for path in (
+        "/admin/credits/pack/grant/",
+        "/admin/credits/pack/codes/",
+        "/admin/credits/ledgerentry/",
+        "/admin/credits/grant/",
+    ):
+        assert client.get(path).status_code == 200, path
+
+
+def test_staff_grant_packs_and_generate_codes_in_the_admin(client, alpha):
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+
+    from studio.credits import ledger
+    from studio.credits.models import Pack, RedemptionCode
+
+    pack = Pack.objects.create(name="Studio 1000", credits=Decimal("1000"), price_label="$10")
+    staff = get_user_model().objects.create_superuser("root", password="a-long-pass-1")
+    client.force_login(staff)
+    r = client.post(
+        "/admin/credits/pack/grant/", {"workspace": alpha.pk, "pack": pack.pk}, follow=True
+    )
+    assert b"Granted" in r.content
+    assert ledger.balance(alpha) == Decimal("1000.00")
+    r = client.post("/admin/credits/pack/codes/", {"pack": pack.pk, "count": 5, "batch": "launch"})
+    codes = RedemptionCode.objects.filter(batch="launch")
+    assert codes.count() == 5
+    assert all(c.code in r.content.decode() for c in codes)
