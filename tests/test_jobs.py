@@ -38,6 +38,17 @@ def submit(workspace, user, kind="generate", **request):
     )
 
 
+def video_job(workspace, user):
+    """A short, small Veo job: 1 s at 320x180 (1 credit)."""
+    return runner.submit(
+        workspace=workspace,
+        user=user,
+        kind="animate",
+        prompt="waves",
+        request={"model": "veo", "duration": 1, "size": "320x180"},
+    )
+
+
 def settled(job) -> Settlement:
     return Reservation.objects.get(job=job).settlement
 
@@ -166,13 +177,7 @@ def test_a_video_is_submitted_polled_and_charged_per_second(funded, alice):
 
 
 def test_a_video_still_rendering_reports_progress_and_is_polled_again(funded, alice):
-    job = runner.submit(
-        workspace=funded,
-        user=alice,
-        kind="animate",
-        request={"model": "veo", "duration": 1, "size": "320x180"},
-        prompt="waves",
-    )
+    job = video_job(funded, alice)
     runner.run_job(job.pk)
     job.refresh_from_db()
     before = job.next_poll_at
@@ -182,16 +187,7 @@ def test_a_video_still_rendering_reports_progress_and_is_polled_again(funded, al
 
 
 def test_two_pollers_never_poll_the_same_job(funded, alice, monkeypatch):
-    jobs = [
-        runner.submit(
-            workspace=funded,
-            user=alice,
-            kind="animate",
-            request={"model": "veo", "duration": 1, "size": "320x180"},
-            prompt=f"v{i}",
-        )
-        for i in range(3)
-    ]
+    jobs = [video_job(funded, alice) for _ in range(3)]
     for job in jobs:
         runner.run_job(job.pk)
     polled = []
@@ -204,13 +200,7 @@ def test_two_pollers_never_poll_the_same_job(funded, alice, monkeypatch):
 
 
 def test_a_job_past_its_deadline_times_out_and_costs_nothing(funded, alice):
-    job = runner.submit(
-        workspace=funded,
-        user=alice,
-        kind="animate",
-        request={"model": "veo", "duration": 1, "size": "320x180"},
-        prompt="waves",
-    )
+    job = video_job(funded, alice)
     runner.run_job(job.pk)
     assert runner.recover(timezone.now() + timedelta(minutes=16)) == 1
     job.refresh_from_db()
@@ -281,13 +271,7 @@ def test_one_poller_at_a_time(db):
 def test_reading_an_overdue_job_starts_a_poller(funded, alice, monkeypatch):
     started = []
     monkeypatch.setattr(runner, "_start_pump", lambda: started.append(1))
-    job = runner.submit(
-        workspace=funded,
-        user=alice,
-        kind="animate",
-        request={"model": "veo", "duration": 1, "size": "320x180"},
-        prompt="waves",
-    )
+    job = video_job(funded, alice)
     runner.run_job(job.pk)
     started.clear()
     job.refresh_from_db()
@@ -300,13 +284,7 @@ def test_reading_an_overdue_job_starts_a_poller(funded, alice, monkeypatch):
 def test_the_pump_finishes_in_flight_videos(funded, alice, monkeypatch):
     monkeypatch.setattr(runner, "PUMP_SLICE", 20.0)
     monkeypatch.setattr(runner, "_start_pump", lambda: None)
-    job = runner.submit(
-        workspace=funded,
-        user=alice,
-        kind="animate",
-        request={"model": "veo", "duration": 1, "size": "320x180"},
-        prompt="waves",
-    )
+    job = video_job(funded, alice)
     runner.run_job(job.pk)
     render_video_task(Job.objects.get(pk=job.pk).provider_task_id)
     assert runner.pump().startswith("polled")
@@ -316,13 +294,7 @@ def test_the_pump_finishes_in_flight_videos(funded, alice, monkeypatch):
 
 
 def test_a_failed_local_render_fails_the_video_and_releases(funded, alice, settings):
-    job = runner.submit(
-        workspace=funded,
-        user=alice,
-        kind="animate",
-        request={"model": "veo", "duration": 1, "size": "320x180"},
-        prompt="waves",
-    )
+    job = video_job(funded, alice)
     runner.run_job(job.pk)
     settings.LOCAL_PROVIDER_FAIL_RATE = 1.0
     job.refresh_from_db()

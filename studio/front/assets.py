@@ -21,7 +21,7 @@ from studio.accounts.models import Role
 from studio.catalog.tables import EDITS
 from studio.errors import StudioError
 from studio.front.forms import ImageForm, VideoForm
-from studio.front.views import _feedback, _get_job_for_user, jobs_for_cards, render_card
+from studio.front.views import _get_job_for_user, jobs_for_cards, refuse, render_card
 from studio.generations import media, runner, tools
 from studio.generations.models import Asset, JobKind
 
@@ -146,10 +146,7 @@ def edit_ai(request, uid: str):
         )
     except (StudioError, media.MediaError) as e:
         error = e if isinstance(e, StudioError) else StudioError(f"The mask: {e}", param="mask")
-        if request.htmx:
-            return _feedback(request, error, "#edit-feedback")
-        messages.error(request, error.message)
-        return redirect("edit", uid=uid)
+        return refuse(request, error, "#edit-feedback", asset.get_edit_url())
     if request.htmx:
         return render_card(request, _get_job_for_user(request, job.public_id), balance=True)
     return redirect("edit", uid=uid)
@@ -164,10 +161,7 @@ def edit_tool(request, uid: str):
     try:
         new = tools.apply(asset, tool, request.POST, request.user)
     except StudioError as e:
-        if request.htmx:
-            return _feedback(request, e, "#tool-feedback")
-        messages.error(request, e.message)
-        return redirect("edit", uid=uid)
+        return refuse(request, e, "#tool-feedback", asset.get_edit_url())
     messages.success(
         request,
         f"Made a new image with {tool}: {new.width}×{new.height}. The original is unchanged.",
@@ -225,10 +219,7 @@ def animate(request, uid: str):
             source_asset=asset,
         )
     except StudioError as e:
-        if request.htmx:
-            return _feedback(request, e, "#animate-feedback")
-        messages.error(request, e.message)
-        return redirect("animate", uid=uid)
+        return refuse(request, e, "#animate-feedback", asset.get_animate_url())
     if request.htmx:
         return render_card(request, _get_job_for_user(request, job.public_id), balance=True)
     return redirect("animate", uid=uid)

@@ -36,10 +36,14 @@ def _may_change(request, job: Job) -> bool:
     return job.user_id == request.user.id or request.membership.is_admin
 
 
-def _feedback(request, error: StudioError, target: str):
-    """Show a refusal next to the form that caused it (htmx) without queuing anything."""
-    response = render(request, "front/studio.html#feedback", {"error": error})
-    return reswap(retarget(response, target), "innerHTML")
+def refuse(request, error: StudioError, target: str, fallback: str):
+    """Answer a refused form: the message next to the form (`target`) for htmx, else a
+    flash message on `fallback`. Nothing was queued or charged."""
+    if request.htmx:
+        response = render(request, "front/studio.html#feedback", {"error": error})
+        return reswap(retarget(response, target), "innerHTML")
+    messages.error(request, error.message)
+    return redirect(fallback)
 
 
 def render_card(request, job: Job, status: int = 200, balance: bool = False):
@@ -97,10 +101,7 @@ def generate(request):
             prompt=request.POST.get("prompt", ""),
         )
     except StudioError as e:
-        if request.htmx:
-            return _feedback(request, e, "#generate-feedback")
-        messages.error(request, e.message)
-        return redirect("studio")
+        return refuse(request, e, "#generate-feedback", "studio")
     if request.htmx:
         return render_card(request, _get_job_for_user(request, job.public_id), balance=True)
     return redirect("studio")
@@ -138,10 +139,7 @@ def retry_job(request, public_id: str):
     try:
         new = runner.retry(job, request.user)
     except StudioError as e:
-        if request.htmx:
-            return _feedback(request, e, f"#job-{job.public_id} .card-feedback")
-        messages.error(request, e.message)
-        return redirect("studio")
+        return refuse(request, e, f"#job-{job.public_id} .card-feedback", "studio")
     if request.htmx:
         response = render_card(request, _get_job_for_user(request, new.public_id), balance=True)
         return reswap(retarget(response, "#jobs"), "afterbegin")

@@ -298,26 +298,3 @@ def probe(path: str | Path) -> VideoInfo:
         frames=frame_count,
         fps=float(fps.group(1)) if fps else 0.0,
     )
-
-
-def poster(path: str | Path) -> Image.Image:
-    """Return the first frame of the video at `path` (for checks and thumbnails)."""
-    out = subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-loglevel",
-            "error",
-            "-i",
-            str(path),
-            "-frames:v",
-            "1",
-            "-f",
-            "image2pipe",
-            "-vcodec",
-            "png",
-            "-",
-        ],
-        capture_output=True,
-        check=True,
-    ).stdout
-    return Image.open(io.BytesIO(out))
