@@ -455,3 +455,36 @@ def test_create_api_key_prints_the_key_last(alice, alpha):
         call_command("create_api_key", "--username", "ghost")
     with pytest.raises(CommandError, match="not in the workspace 'Other'"):
         call_command("create_api_key", "--username", "alice", "--workspace", "Other")
+
+
+def test_an_upstream_content_policy_refusal_is_422_prompt_rejected(api, alpha, settings):
+    import httpx
+
+    from studio.providers import base
+    from studio.providers.pixapi import PixapiProvider
+
+    def platform(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            422, json={"error": {"code": 422, "message": "The prompt violates the content policy."}}
+        )
+
+    settings.STUDIO_PROVIDER = "pixapi"
+    base._instances["pixapi"] = PixapiProvider(
+        api_key="sk_upstream", transport=httpx.MockTransport(platform)
+    )
+    r = api.post("/v1/images/generations", {"model": "nano-banana", "prompt": "something"})
+    error = assert_error(r, 422, "prompt_rejected")
+    assert "content policy" in error["message"] and "sk_upstream" not in error["message"]
+    assert ledger.balance(alpha) == D("100.00")
+
+
+def test_an_unexpected_failure_is_a_500_with_the_request_id(api, alpha):
+    from django.core.files.storage import default_storage
+
+    body = {"model": "nano-banana", "prompt": "x", "response_format": "b64_json"}
+    assert api.post("/v1/images/generations", body, HTTP_IDEMPOTENCY_KEY="k").status_code == 200
+    default_storage.delete(Asset.objects.get().file.name)  # storage lost the file
+    r = api.post("/v1/images/generations", body, HTTP_IDEMPOTENCY_KEY="k")
+    error = assert_error(r, 500, "internal_error")
+    assert "check GET /v1/tasks" in error["message"]
+    assert Job.objects.count() == 1

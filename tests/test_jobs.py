@@ -49,6 +49,13 @@ def video_job(workspace, user):
     )
 
 
+def queued_tasks() -> list[tuple[str, tuple]]:
+    """What waits in django-q2's ORM queue: (function, args) of every task."""
+    from django_q.models import OrmQ
+
+    return [(q.task["func"], tuple(q.task["args"])) for q in OrmQ.objects.order_by("id")]
+
+
 def settled(job) -> Settlement:
     return Reservation.objects.get(job=job).settlement
 
@@ -186,17 +193,32 @@ def test_a_video_still_rendering_reports_progress_and_is_polled_again(funded, al
     assert job.status == "processing" and job.polls == 1 and job.next_poll_at > before
 
 
-def test_two_pollers_never_poll_the_same_job(funded, alice, monkeypatch):
+@pytest.mark.django_db(transaction=True)  # the poller's threads have their own connections
+def test_two_pollers_never_poll_the_same_job(funded, alice):
+    import threading
+
+    from django.db import connection
+
     jobs = [video_job(funded, alice) for _ in range(3)]
     for job in jobs:
         runner.run_job(job.pk)
-    polled = []
-    monkeypatch.setattr(runner, "poll_job", lambda job_id, now=None: polled.append(job_id))
-    monkeypatch.setattr(runner, "_poll_in_thread", lambda job_id: polled.append(job_id))
-    later = timezone.now() + timedelta(seconds=5)
-    assert runner.poll_due(later) == 3
-    assert runner.poll_due(later) == 0  # claimed by the first poller
-    assert sorted(polled) == sorted(j.pk for j in jobs)
+    ids = [j.pk for j in jobs]
+    Job.objects.filter(pk__in=ids).update(next_poll_at=timezone.now() - timedelta(seconds=1))
+    at, polled = timezone.now(), []
+
+    def poller():
+        try:
+            polled.append(runner.poll_due(at))
+        finally:
+            connection.close()
+
+    pollers = [threading.Thread(target=poller) for _ in range(2)]
+    for t in pollers:
+        t.start()
+    for t in pollers:
+        t.join()
+    assert sorted(polled) in ([0, 3], [1, 2])  # shared out, never doubled
+    assert list(Job.objects.filter(pk__in=ids).values_list("polls", flat=True)) == [1, 1, 1]
 
 
 def test_a_job_past_its_deadline_times_out_and_costs_nothing(funded, alice):
@@ -246,14 +268,15 @@ def test_a_crash_looping_job_is_failed_after_three_runs(funded, alice):
     assert Job.objects.get(pk=job.pk).status == "failed"
 
 
-def test_a_lost_queue_message_is_sent_again(funded, alice, monkeypatch):
-    sent = []
-    monkeypatch.setattr(runner, "enqueue", lambda job: sent.append(job.pk))
+def test_a_lost_queue_message_is_sent_again(funded, alice):
+    from django_q.models import OrmQ
+
     job = submit(funded, alice)
-    assert runner.recover() == 0  # not lost yet
+    OrmQ.objects.all().delete()  # the broker lost it
+    assert runner.recover() == 0  # not presumed lost yet
     later = timezone.now() + timedelta(minutes=2)
     assert runner.recover(later) == 1
-    assert sent == [job.pk]
+    assert queued_tasks() == [("studio.generations.runner.run_job", (job.pk,))]
     assert runner.recover(later) == 0  # once per window
     assert Job.objects.get(pk=job.pk).status == "queued"
 
@@ -268,29 +291,32 @@ def test_one_poller_at_a_time(db):
     assert Lease.acquire("poller", "a", 15, now=later)  # b died: its lease ran out
 
 
-def test_reading_an_overdue_job_starts_a_poller(funded, alice, monkeypatch):
-    started = []
-    monkeypatch.setattr(runner, "_start_pump", lambda: started.append(1))
+def test_reading_an_overdue_job_starts_a_poller(funded, alice):
+    from django_q.models import OrmQ
+
     job = video_job(funded, alice)
     runner.run_job(job.pk)
-    started.clear()
+    OrmQ.objects.all().delete()
     job.refresh_from_db()
     runner.nudge(job)
-    assert started == []  # its poll is not overdue
+    assert queued_tasks() == []  # its poll is not overdue
     runner.nudge(job, timezone.now() + timedelta(seconds=30))
-    assert started == [1]
+    assert queued_tasks() == [("studio.generations.runner.pump", ())]
+    assert Lease.acquire("poller", "someone", 60)
+    runner.nudge(job, timezone.now() + timedelta(seconds=30))
+    assert len(queued_tasks()) == 1  # a live poller is left alone
 
 
-def test_the_pump_finishes_in_flight_videos(funded, alice, monkeypatch):
-    monkeypatch.setattr(runner, "PUMP_SLICE", 20.0)
-    monkeypatch.setattr(runner, "_start_pump", lambda: None)
+def test_the_pump_finishes_in_flight_videos(funded, alice):
     job = video_job(funded, alice)
-    runner.run_job(job.pk)
+    runner.run_job(job.pk)  # submitting the video queued a poller
     render_video_task(Job.objects.get(pk=job.pk).provider_task_id)
+    before = queued_tasks()
     assert runner.pump().startswith("polled")
     job.refresh_from_db()
     assert job.status == "completed"
     assert not Lease.is_held("poller")
+    assert queued_tasks() == before  # nothing left in flight, so no successor
 
 
 def test_a_failed_local_render_fails_the_video_and_releases(funded, alice, settings):

@@ -26,12 +26,31 @@ from studio.providers.models import MAX_RENDERS, STALE_AFTER, LocalTask
 pytestmark = pytest.mark.django_db
 
 
+class RenderQueue:
+    """The render tasks waiting in django-q2's ORM broker (a unit test runs no cluster, so
+    they stay there to be looked at): compares equal to the list of their LocalTask ids."""
+
+    FUNC = "studio.providers.local.render_video_task"
+
+    def _waiting(self):
+        from django_q.models import OrmQ
+
+        return [q for q in OrmQ.objects.order_by("id") if q.task["func"] == self.FUNC]
+
+    def __eq__(self, other) -> bool:
+        return [q.task["args"][0] for q in self._waiting()] == other
+
+    def __repr__(self) -> str:
+        return repr([q.task["args"][0] for q in self._waiting()])
+
+    def clear(self) -> None:
+        for q in self._waiting():
+            q.delete()
+
+
 @pytest.fixture
-def enqueued(monkeypatch):
-    """The task ids handed to django-q2, instead of a broker (a unit test runs no cluster)."""
-    ids: list[str] = []
-    monkeypatch.setattr(local, "enqueue_render", ids.append)
-    return ids
+def enqueued():
+    return RenderQueue()
 
 
 @pytest.fixture

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import secrets
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -65,6 +67,31 @@ def asset_detail(request, uid: str):
             "can_create": request.membership.can_create,
         },
     )
+
+
+@require_POST
+@workspace_required(role=Role.MEMBER)
+def share_asset(request, uid: str):
+    """Start or stop sharing one asset by an unguessable link (read-only, no sign-in)."""
+    asset = _get_asset_for_user(request, uid)
+    if request.POST.get("stop"):
+        Asset.objects.filter(pk=asset.pk).update(share_token="")
+        messages.success(request, "The link no longer works. Nothing else changed.")
+    elif not asset.share_token:
+        token = secrets.token_urlsafe(24)
+        Asset.objects.filter(pk=asset.pk, share_token="").update(share_token=token)
+        messages.success(request, "Anyone with the link can see this, and only this.")
+    return redirect(asset)
+
+
+def shared(request, token: str):
+    """One shared asset, read-only, for anyone holding its link."""
+    # Tokens are 32 characters; a short one is a guess, not a link (and the empty token of
+    # every unshared asset must never match).
+    if len(token) < 32:
+        raise Http404("This link was turned off or never existed.")
+    asset = get_object_or_404(Asset, share_token=token, deleted_at__isnull=True)
+    return render(request, "front/shared.html", {"asset": asset})
 
 
 @require_POST
