@@ -140,8 +140,3 @@ class ApiKey(models.Model):
             **options,
         )
         return key, raw
-
-    @property
-    def is_active(self) -> bool:
-        now = timezone.now()
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -14,6 +14,7 @@ import io
 import json
 import tempfile
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -323,9 +324,8 @@ def _edit(request, *, sync: bool):
         )
     check_fields({**request.POST.dict(), **{k: None for k in request.FILES}}, EDIT_FIELDS)
     body = request.POST.dict()
-    for name in ("n",):
-        if name in body:
-            body[name] = _int_field(body[name], name)
+    if "n" in body:
+        body["n"] = _int_field(body["n"], "n")
     images = request.FILES.getlist("image") + request.FILES.getlist("image[]")
     if not images:
         raise ApiError(
@@ -369,8 +369,6 @@ def _input_asset(request, url) -> Asset | None:
         return None
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ApiError("input_image must be an http(s) URL of an image.", param="input_image")
-    from urllib.parse import parse_qs, urlsplit
-
     parts = urlsplit(url)
     segments = parts.path.strip("/").split("/")
     if len(segments) == 3 and segments[0] == "media":

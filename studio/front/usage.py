@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -50,8 +51,6 @@ class Filters:
     tool: str
 
     def query(self) -> str:
-        from urllib.parse import urlencode
-
         return urlencode(
             {
                 "period": self.period,
@@ -163,7 +162,7 @@ def daily_chart(entries: QuerySet, f: Filters) -> dict:
                 "h": round(max(height, 0), 1),
                 "day": day,
                 "value": value,
-                "label": f"{day:%b} {day.day}" if _label_day(i, len(days), day) else "",
+                "label": f"{day:%b} {day.day}" if _label_day(i, len(days)) else "",
                 "label_x": round(CHART_PAD + i * step + step / 2, 1),
             }
         )
@@ -180,7 +179,7 @@ def daily_chart(entries: QuerySet, f: Filters) -> dict:
     }
 
 
-def _label_day(i: int, count: int, day: date) -> bool:
+def _label_day(i: int, count: int) -> bool:
     if count <= 10:
         return True
     every = 7 if count <= 31 else 14

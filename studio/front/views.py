@@ -47,10 +47,9 @@ def refuse(request, error: StudioError, target: str, fallback: str):
 
 
 def render_card(request, job: Job, status: int = 200, balance: bool = False):
-    response = render(
+    return render(
         request, "front/studio.html#job-card", {"job": job, "oob_balance": balance}, status=status
     )
-    return response
 
 
 @workspace_required

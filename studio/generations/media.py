@@ -12,11 +12,9 @@ import hmac
 import io
 import math
 import os
-import shutil
 import subprocess
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -51,7 +49,6 @@ class StoredMedia:
     width: int
     height: int
     duration: float | None = None
-    extra: dict = field(default_factory=dict)
 
     def delete(self) -> None:
         for name in (self.name, self.thumbnail):
@@ -177,16 +174,6 @@ def store_video(path: str, *, uid: str | None = None, workspace_id: int) -> Stor
     )
 
 
-def store_bytes(data: bytes, content_type: str, *, workspace_id: int) -> StoredMedia:
-    """Store an image or a video given as bytes."""
-    if content_type.startswith("video/"):
-        with tempfile.NamedTemporaryFile(suffix=".mp4") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            return store_video(tmp.name, workspace_id=workspace_id)
-    return store_image(io.BytesIO(data), workspace_id=workspace_id)
-
-
 def make_asset(stored: StoredMedia, **fields) -> Asset:
     """Create the Asset row for a stored file."""
     return Asset.objects.create(
@@ -206,15 +193,6 @@ def make_asset(stored: StoredMedia, **fields) -> Asset:
 def open_asset(asset: Asset) -> bytes:
     with default_storage.open(asset.file.name, "rb") as f:
         return f.read()
-
-
-def copy_to_temp(name: str, suffix: str) -> str:
-    """Copy a stored file to a local temporary path (ffmpeg wants a path); the caller
-    deletes it."""
-    fd, path = tempfile.mkstemp(suffix=suffix)
-    with os.fdopen(fd, "wb") as out, default_storage.open(name, "rb") as src:
-        shutil.copyfileobj(src, out)
-    return path
 
 
 # ---- signed URLs ---------------------------------------------------------------------------

@@ -54,9 +54,6 @@ class JobQuerySet(models.QuerySet):
     def for_workspace(self, workspace) -> JobQuerySet:
         return self.filter(workspace=workspace)
 
-    def active(self) -> JobQuerySet:
-        return self.filter(status__in=ACTIVE_STATUSES)
-
 
 class Job(models.Model):
     public_id = models.CharField(max_length=40, unique=True, default=new_task_id)
@@ -130,10 +127,6 @@ class Job(models.Model):
         """The usage report's "tool": the studio page it came from, or "api"."""
         return JobSource.API if self.source == JobSource.API else self.kind
 
-    @classmethod
-    def deadline_for(cls, model_timeout: int, now=None):
-        return (now or timezone.now()) + timedelta(seconds=model_timeout)
-
 
 class AssetKind(models.TextChoices):
     IMAGE = "image", "Image"
@@ -196,10 +189,6 @@ class Asset(models.Model):
 
     def get_animate_url(self) -> str:
         return reverse("animate", args=[self.uid])
-
-    @property
-    def aspect(self) -> str:
-        return f"{self.width} / {self.height}"
 
 
 class Lease(models.Model):
