@@ -330,3 +330,28 @@ def test_a_failed_local_render_fails_the_video_and_releases(funded, alice, setti
     job.refresh_from_db()
     assert job.status == "failed" and "No credits were charged" in job.error_message
     assert ledger.balance(funded) == D("100.00")
+
+
+def test_inputs_go_to_the_provider_with_their_own_type_and_name(funded, alice):
+    import io
+
+    from PIL import Image
+
+    from studio.generations import media
+
+    jpeg = io.BytesIO()
+    Image.new("RGB", (40, 30), (9, 9, 9)).save(jpeg, "JPEG")
+    asset = media.make_asset(
+        media.store_image(jpeg, workspace_id=funded.id),
+        workspace=funded,
+        user=alice,
+        made_by="upload",
+    )
+    source = runner._input_image(asset)
+    assert (source.content_type, source.filename) == ("image/jpeg", "original.jpg")
+    assert source.data == media.open_asset(asset)
+    webp = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(webp, "WEBP")
+    name = default_storage.save("inputs/1/ref.webp", webp)
+    reference = runner._from_storage(name)
+    assert (reference.content_type, reference.filename) == ("image/webp", "ref.webp")

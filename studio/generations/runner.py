@@ -21,6 +21,7 @@ The full story, with the failure cases, is in docs/jobs.md. In short:
 from __future__ import annotations
 
 import logging
+import mimetypes
 import os
 import socket
 import tempfile
@@ -339,20 +340,19 @@ def run_job(job_id: int) -> str:
     return Job.objects.values_list("status", flat=True).get(pk=job_id)
 
 
-def _input_image(asset) -> InputImage:
-    return InputImage(
-        data=media.open_asset(asset),
-        filename=f"{asset.uid}.png",
-        content_type=asset.content_type,
-        url=media.public_url(asset),
-    )
-
-
-def _stored_input(name: str) -> InputImage:
+def _from_storage(name: str, content_type: str | None = None) -> InputImage:
+    """An image we send to the provider, read from our storage: an edit's source or reference
+    images, or its mask. Its name keeps the real extension, its type is the stored one."""
     with default_storage.open(name, "rb") as f:
         data = f.read()
-    content_type = "image/png" if name.endswith(".png") else "image/jpeg"
+    content_type = content_type or mimetypes.guess_type(name)[0] or "image/png"
     return InputImage(data=data, filename=os.path.basename(name), content_type=content_type)
+
+
+def _input_image(asset) -> InputImage:
+    image = _from_storage(asset.file.name, asset.content_type)
+    image.url = media.public_url(asset)
+    return image
 
 
 def _store_output(job: Job, provider, output) -> media.StoredMedia:
@@ -385,8 +385,8 @@ def _run_images(job: Job, provider) -> None:
         )
     else:
         images = [_input_image(job.source_asset)]
-        images += [_stored_input(name) for name in job.inputs.get("images", [])]
-        mask = _stored_input(job.inputs["mask"]) if job.inputs.get("mask") else None
+        images += [_from_storage(name) for name in job.inputs.get("images", [])]
+        mask = _from_storage(job.inputs["mask"]) if job.inputs.get("mask") else None
         result = provider.edit_images(
             model=job.model,
             prompt=job.prompt,
