@@ -77,6 +77,16 @@ def charlie(make_user, other):
     return user
 
 
+@pytest.fixture
+def fake():
+    """A fake Pixapi platform: a real HTTP server on 127.0.0.1 (tests/fake_pixapi.py)."""
+    from tests.fake_pixapi import FakePixapi
+
+    server = FakePixapi().start()
+    yield server
+    server.stop()
+
+
 # ---- browser ------------------------------------------------------------------------------
 
 CHROMIUM_ARGS = [

@@ -12,16 +12,9 @@ import pytest
 from studio.providers import download
 from studio.providers.base import MediaOutput
 from studio.providers.download import DownloadError, check_url, copy_output
-from tests.fake_pixapi import FakePixapi, mp4_bytes, png_bytes
+from tests.fake_pixapi import mp4_bytes, png_bytes
 
 PNG = png_bytes(8, 8)
-
-
-@pytest.fixture
-def fake():
-    server = FakePixapi().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

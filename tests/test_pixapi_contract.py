@@ -12,14 +12,7 @@ from PIL import Image
 from studio.providers.base import InputImage, ProviderError
 from studio.providers.pixapi import PixapiProvider
 from studio.providers.video import probe
-from tests.fake_pixapi import API_KEY, FakePixapi, openai_error, pixapi_error, png_bytes
-
-
-@pytest.fixture
-def fake():
-    server = FakePixapi().start()
-    yield server
-    server.stop()
+from tests.fake_pixapi import API_KEY, openai_error, pixapi_error, png_bytes
 
 
 @pytest.fixture
