@@ -17,6 +17,7 @@ from _scratch import setup
 setup()
 
 from django.db import close_old_connections, connection  # noqa: E402
+from django.db.models import Sum  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from studio.accounts.models import Workspace  # noqa: E402
@@ -70,7 +71,7 @@ if __name__ == "__main__":
     run(1, 20)  # warm up
     serial = run(1, 300)
     contended = run(8, 60)
-    assert ledger.balance(WS) == ledger.ledger_total(WS)
+    assert ledger.balance(WS) == WS.ledger.aggregate(total=Sum("delta"))["total"]
     print("| ledger | jobs/s |")
     print("|---|---:|")
     print(f"| reserve + capture, 1 thread | {serial:.0f} |")

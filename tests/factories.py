@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db.models import Sum
 from django.utils import timezone
 
-from studio.catalog.quote import quote
+from studio.catalog.quote import money, quote
+from studio.credits.models import LedgerEntry
 from studio.generations.models import Job
 
 # 4 credits per image: gpt-image-2, 1K, medium.
@@ -30,3 +32,11 @@ def make_job(workspace, user, request: dict | None = None, **fields) -> Job:
         deadline_at=timezone.now() + timedelta(minutes=5),
     )
     return Job.objects.create(**{**defaults, **fields})
+
+
+def ledger_total(workspace):
+    """The sum of every ledger delta of `workspace`: what its balance must equal once expired
+    remainders are written off."""
+    return money(
+        LedgerEntry.objects.filter(workspace=workspace).aggregate(t=Sum("delta"))["t"] or 0
+    )

@@ -235,27 +235,6 @@ def test_it_lists_models():
     assert upstream.provider().list_models() == [{"id": "veo", "object": "model"}]
 
 
-def test_the_async_image_routes_answer_tasks():
-    upstream = Upstream(ok({"status": "submitted", "id": "task_9", "progress": 0}))
-    provider = upstream.provider()
-    task = provider.submit_images(
-        model="gpt-image-2", prompt="x", n=1, size="1024x1024", quality=None
-    )
-    assert task.id == "task_9"
-    provider.submit_images(
-        model="gpt-image-2",
-        prompt="x",
-        n=1,
-        size="1024x1024",
-        quality=None,
-        images=[InputImage(PNG)],
-    )
-    assert [r.url.path for r in upstream.requests] == [
-        "/v1/async/images/generations",
-        "/v1/async/images/edits",
-    ]
-
-
 # --- errors: every status of API.md's table, in both shapes -----------------------------------
 
 TABLE = [

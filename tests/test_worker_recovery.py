@@ -13,6 +13,7 @@ from studio.generations import runner
 from studio.generations.models import Asset, Job
 from studio.providers.models import LocalTask
 from tests.conftest import Worker
+from tests.factories import ledger_total
 
 pytestmark = pytest.mark.slow
 D = Decimal
@@ -76,7 +77,7 @@ def test_a_worker_killed_mid_video_finishes_it_after_a_restart_with_one_charge(
     settlements = Settlement.objects.filter(reservation__job=job)
     assert [(s.captured, s.released) for s in settlements] == [(D("10.00"), D("0.00"))]
     assert LedgerEntry.objects.filter(job=job, kind="capture").count() == 1
-    assert ledger.balance(alpha) == ledger.ledger_total(alpha) == D("90.00")
+    assert ledger.balance(alpha) == ledger_total(alpha) == D("90.00")
 
 
 def test_two_workers_side_by_side_finish_every_job_once(alpha, alice, worker):
@@ -116,4 +117,4 @@ def test_two_workers_side_by_side_finish_every_job_once(alpha, alice, worker):
         assert Asset.objects.filter(job=job).count() == 1
         assert LedgerEntry.objects.filter(job=job, kind="capture").count() == 1
     # 4 videos × 2 s × 1 credit + 6 images × 2 credits
-    assert ledger.balance(alpha) == ledger.ledger_total(alpha) == D("200") - D("8") - D("12")
+    assert ledger.balance(alpha) == ledger_total(alpha) == D("200") - D("8") - D("12")

@@ -16,7 +16,7 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
-# What each role may do, strongest first. A role can do everything the roles after it can.
+# How strong each role is. A role can do everything the weaker roles can.
 ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 

@@ -58,12 +58,6 @@ def balance(workspace: Workspace, now: datetime | None = None) -> Decimal:
     return _sum(Grant.objects.filter(workspace=workspace, expires_at__gt=now), "remaining")
 
 
-def ledger_total(workspace: Workspace) -> Decimal:
-    """Return the sum of every ledger delta of `workspace` (equals balance() once expired
-    remainders are written off)."""
-    return _sum(LedgerEntry.objects.filter(workspace=workspace), "delta")
-
-
 def held(workspace: Workspace) -> Decimal:
     """Return the credits reserved by jobs that have not ended yet."""
     open_ = Reservation.objects.filter(workspace=workspace, settlement__isnull=True)

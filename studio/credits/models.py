@@ -11,7 +11,7 @@ entry's effect on the workspace's spendable balance:
     adjust  ±    a staff correction
 
 Grant.remaining caches the sum of its entries' deltas (kept in the same transaction as each
-entry, and checked against the ledger by tests and `manage.py balance --check`).
+entry, and checked against the ledger by tests).
 """
 
 from __future__ import annotations

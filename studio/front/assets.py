@@ -277,7 +277,7 @@ def gallery(request):
         "query": query,
         "can_create": request.membership.can_create,
     }
-    if request.htmx and not request.htmx.boosted:
+    if request.htmx:
         return render(request, "front/gallery.html#gallery-grid", context)
     return render(request, "front/gallery.html", context)
 

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from studio.accounts.models import Workspace
 from studio.credits import ledger
 from studio.generations.models import Asset, Job
+from tests.factories import ledger_total
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 JOB_TIMEOUT = 60_000
@@ -127,7 +128,7 @@ def test_generate_crop_edit_animate_and_see_the_charges(page, live_server, demo,
     for i in range(3):
         expect(rows.nth(i).locator("td").nth(6)).to_have_text("2")
     expect(page.locator("#usage-balance")).to_contain_text("494")
-    assert ledger.balance(demo) == ledger.ledger_total(demo) == 494
+    assert ledger.balance(demo) == ledger_total(demo) == 494
     shot("19-usage")
 
 
