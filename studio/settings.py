@@ -1,85 +1,22 @@
 """Pixapi Studio settings: one file, read from the environment.
 
 Every value has a default that works on a fresh checkout (SQLite, the local renderer, media
-under ./var). The helpers below refuse malformed values with ImproperlyConfigured instead of
-guessing, so a typo in production fails at start-up rather than at 3 a.m.
+under ./var). The helpers of studio/lib/env.py refuse malformed values with
+ImproperlyConfigured instead of guessing, so a typo in production fails at start-up.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from studio.lib.env import envbool, envchoice, envdecimal, envfloat, envint, envlist, envstr
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def envstr(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def envbool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
-
-
-def envint(name: str, default: int, minimum: int | None = None) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
-    if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
-    return value
-
-
-def envfloat(name: str, default: float, minimum: float = 0.0, maximum: float | None = None):
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}")
-    return value
-
-
-def envdecimal(name: str, default: str) -> Decimal:
-    raw = os.environ.get(name) or default
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ImproperlyConfigured(f"{name} must be a decimal number, not {raw!r}") from None
-    if value < 0:
-        raise ImproperlyConfigured(f"{name} must not be negative")
-    return value.quantize(Decimal("0.01"))
-
-
-def envlist(name: str, default: str) -> list[str]:
-    return [item.strip() for item in envstr(name, default).split(",") if item.strip()]
-
-
-def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = envstr(name, default).strip().lower() or default
-    if value not in choices:
-        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
-    return value
 
 
 def database_from_url(url: str) -> dict:
@@ -224,7 +161,7 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The database cache is shared by web and worker processes: django-q2 keeps its cluster status
-# there, and the API's rate limiter its buckets.
+# there. (The API's rate limiter keeps its buckets in their own table, api.RateBucket.)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
@@ -304,6 +241,9 @@ API_RATE_LIMIT = envint("API_RATE_LIMIT", 60, minimum=1)  # requests per minute 
 API_RATE_BURST = envint("API_RATE_BURST", 20, minimum=1)
 API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024)
 API_SYNC_WAIT = envfloat("API_SYNC_WAIT", 120.0, minimum=1.0)
+# Make slow work inside a transaction raise instead of stalling every workspace (the test
+# suite turns it on; see studio/lib/transactions.py).
+STUDIO_IO_GUARD = envbool("STUDIO_IO_GUARD", False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -9,9 +9,9 @@ import time
 import httpx
 import pytest
 
-from studio.providers import download
-from studio.providers.base import MediaOutput
-from studio.providers.download import DownloadError, check_url, copy_output
+from studio.lib import download
+from studio.lib.download import DownloadError, check_url
+from studio.providers.base import MediaOutput, ProviderError, fetch_output
 from tests.fake_pixapi import mp4_bytes, png_bytes
 
 PNG = png_bytes(8, 8)
@@ -209,9 +209,22 @@ def test_a_refused_connection_is_a_transient_error(loopback_allowed):
     assert not e.value.permanent and e.value.code == download.FAILED
 
 
-def test_copy_output_writes_inline_data_and_checks_its_type():
+def test_a_providers_inline_output_is_checked_like_a_download():
     dest = io.BytesIO()
-    fetched = copy_output(MediaOutput(data=PNG), dest)
+    fetched = fetch_output(MediaOutput(data=PNG), dest)
     assert (fetched.content_type, dest.getvalue()) == ("image/png", PNG)
-    with pytest.raises(DownloadError):
-        copy_output(MediaOutput(data=b"hello", content_type="text/plain"), io.BytesIO())
+    with pytest.raises(ProviderError) as e:
+        fetch_output(MediaOutput(data=b"hello", content_type="text/plain"), io.BytesIO())
+    assert (e.value.code, e.value.permanent) == (download.UNSUPPORTED_TYPE, True)
+
+
+def test_a_providers_file_output_is_read_only_inside_its_own_storage(tmp_path):
+    mine, theirs = tmp_path / "provider" / "a.png", tmp_path / "elsewhere.png"
+    mine.parent.mkdir()
+    mine.write_bytes(PNG)
+    theirs.write_bytes(PNG)
+    dest = io.BytesIO()
+    assert fetch_output(MediaOutput(path=str(mine)), dest, root=mine.parent).size == len(PNG)
+    with pytest.raises(ProviderError) as e:
+        fetch_output(MediaOutput(path=str(theirs)), io.BytesIO(), root=mine.parent)
+    assert e.value.code == download.URL_REFUSED

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from PIL import Image, ImageChops, ImageStat
 
+from studio.generations.media import probe_video
 from studio.providers import local, video
 from studio.providers.base import InputImage, ProviderError
 from studio.providers.local import LocalProvider, render_video_task
@@ -100,7 +101,7 @@ def test_a_video_renders_to_an_h264_mp4_of_the_exact_size_and_duration(
     (output,) = done.outputs
     assert output.content_type == "video/mp4"
     assert Path(output.path).parent == Path(settings.LOCAL_PROVIDER_MEDIA_DIR) / "videos"
-    info = video.probe(output.path)
+    info = probe_video(output.path)
     assert (info.codec, info.pix_fmt) == ("h264", "yuv420p")
     assert (info.width, info.height) == (128, 72)
     assert info.frames == 48 and info.duration == pytest.approx(2.0, abs=0.01)
@@ -371,6 +372,6 @@ def test_a_render_whose_worker_is_killed_is_finished_by_the_next_attempt(
     assert enqueued == [state.id]
     assert render_video_task(state.id) == "completed"
     done = provider.get_task(state.id)
-    assert video.probe(done.outputs[0].path).frames == 10 * 24
+    assert probe_video(done.outputs[0].path).frames == 10 * 24
     videos = settings.LOCAL_PROVIDER_MEDIA_DIR / "videos"
     assert [p.name for p in videos.iterdir()] == [f"{state.id}-2.mp4"]

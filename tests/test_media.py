@@ -95,3 +95,22 @@ def test_store_image_refuses_what_is_not_an_image(alpha):
 
     with pytest.raises(media.MediaError):
         media.store_image(io.BytesIO(b"GIF89a not really"), workspace_id=alpha.id)
+
+
+def test_a_url_signed_before_the_key_was_rotated_still_works(client, asset, settings):
+    path = media.signed_path(asset)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-brand-new-key-" + "x" * 40
+    assert client.get(path).status_code == 200
+    settings.SECRET_KEY_FALLBACKS = []
+    assert client.get(path).status_code == 404
+
+
+def test_a_signature_made_for_something_else_is_not_a_media_signature(client, asset):
+    from urllib.parse import parse_qs, urlsplit
+
+    from django.core import signing
+
+    expires = parse_qs(urlsplit(media.signed_path(asset)).query)["e"][0]
+    forged = signing.Signer().signature(f"{asset.uid}:file:{expires}")  # no media salt
+    assert client.get(f"/media/{asset.uid}/file.png?e={expires}&s={forged}").status_code == 404

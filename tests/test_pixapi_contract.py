@@ -9,9 +9,9 @@ import time
 import pytest
 from PIL import Image
 
+from studio.generations.media import probe_video
 from studio.providers.base import InputImage, ProviderError
 from studio.providers.pixapi import PixapiProvider
-from studio.providers.video import probe
 from tests.fake_pixapi import API_KEY, openai_error, pixapi_error, png_bytes
 
 
@@ -102,7 +102,7 @@ def test_a_video_task_goes_from_submitted_to_completed_and_its_mp4_is_fetched(
     assert content_type == "video/mp4"
     path = tmp_path / "clip.mp4"
     path.write_bytes(data)
-    info = probe(path)
+    info = probe_video(path)
     assert (info.codec, info.width, info.height) == ("h264", 64, 36)
 
 

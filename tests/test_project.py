@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from studio import settings as studio_settings
 from studio.accounts.models import Membership, Workspace
+from studio.lib import env
 
 
 def test_unknown_urls_render_the_styled_404(client, db):
@@ -60,15 +61,15 @@ def test_seed_demo_generates_and_keeps_a_password(db, monkeypatch, settings, tmp
 @pytest.mark.parametrize(
     ("helper", "name", "value"),
     [
-        (studio_settings.envbool, "X_BOOL", "maybe"),
-        (studio_settings.envint, "X_INT", "ten"),
-        (studio_settings.envfloat, "X_FLOAT", "fast"),
+        (env.envbool, "X_BOOL", "maybe"),
+        (env.envint, "X_INT", "ten"),
+        (env.envfloat, "X_FLOAT", "fast"),
     ],
 )
 def test_settings_helpers_refuse_bad_values(monkeypatch, helper, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ImproperlyConfigured):
-        helper(name, 0) if helper is not studio_settings.envbool else helper(name, False)
+        helper(name, 0) if helper is not env.envbool else helper(name, False)
 
 
 def test_database_url_parses_sqlite_and_postgres():

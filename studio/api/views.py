@@ -38,8 +38,7 @@ from studio.catalog.quote import money
 from studio.errors import ErrorType
 from studio.generations import media, runner
 from studio.generations.models import Asset, Job, JobKind, JobSource, JobStatus
-from studio.providers import download as downloads
-from studio.providers.base import ProviderError
+from studio.lib import download, signing
 
 GENERATION_FIELDS = {"model", "prompt", "n", "size", "quality", "response_format", "user"}
 EDIT_FIELDS = GENERATION_FIELDS | {"image", "image[]", "mask"}
@@ -374,14 +373,14 @@ def _input_asset(request, url) -> Asset | None:
     if len(segments) == 3 and segments[0] == "media":
         uid, variant = segments[1], segments[2].split(".")[0]
         query = parse_qs(parts.query)
-        if media.check_signature(uid, variant, query.get("e", [""])[0], query.get("s", [""])[0]):
+        if signing.verify(uid, variant, query.get("e", [""])[0], query.get("s", [""])[0]):
             asset = Asset.objects.for_workspace(request.workspace).filter(uid=uid).first()
             if asset is not None and not asset.is_video:
                 return asset
     with tempfile.TemporaryFile() as tmp:
         try:
-            downloads.download(url, tmp, accept=("image/",))
-        except ProviderError as e:
+            download.download(url, tmp, accept=("image/",))
+        except download.DownloadError as e:
             raise ApiError(
                 f"input_image could not be fetched: {e.message}", param="input_image"
             ) from None

@@ -7,13 +7,10 @@ copied here before its job is marked completed. The URLs we hand out are signed 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
-import math
 import os
+import re
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -24,6 +21,8 @@ from django.core.files.storage import default_storage
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from studio.generations.models import Asset, AssetKind, new_asset_uid
+from studio.lib import signing
+from studio.lib.transactions import outside_transaction
 
 THUMB_EDGE = 640
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
@@ -85,30 +84,53 @@ def probe_image(fileobj) -> tuple[Image.Image, str]:
 
 @dataclass
 class VideoInfo:
+    codec: str
+    pix_fmt: str
     width: int
     height: int
-    duration: float
+    duration: float  # seconds, measured: frames / frame rate, never the container's claim
+    frames: int
     fps: float
-    codec: str
 
 
-def probe_video(path: str) -> VideoInfo:
-    """Return what ffmpeg reads from the MP4 at `path`, or raise MediaError."""
+_STREAM = re.compile(
+    r"Video: (?P<codec>\w+)[^,]*, (?P<pix_fmt>\w+)[^,]*(?:\([^)]*\))?, (?P<w>\d+)x(?P<h>\d+)"
+)
+_RATE = re.compile(r"([\d.]+) (?:fps|tbr)")
+_FRAMES = re.compile(r"frame=\s*(\d+)")
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Return what the video at `path` really holds: codec, pixel format, size, frame count
+    and the duration those frames last. Raise MediaError when it holds no video stream.
+
+    imageio-ffmpeg ships ffmpeg but not ffprobe, so this copies the first video stream to
+    nowhere (no decoding, fast) and reads ffmpeg's report: the stream line and the frames
+    it counted. The container's own duration is a claim; the frames are what was delivered.
+    """
     import imageio_ffmpeg
 
+    outside_transaction("probing a video")
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
+    command += ["-map", "0:v:0", "-c", "copy", "-f", "null", "-"]
     try:
-        reader = imageio_ffmpeg.read_frames(path)
-        meta = next(reader)
-        reader.close()
-    except (RuntimeError, OSError, StopIteration) as e:
+        report = subprocess.run(command, capture_output=True, timeout=60, check=False).stderr
+    except (OSError, subprocess.TimeoutExpired) as e:
         raise MediaError(f"not a readable video ({type(e).__name__})") from None
-    width, height = meta["size"]
+    report = report.decode(errors="replace")
+    stream, frames = _STREAM.search(report), _FRAMES.findall(report)
+    rate = _RATE.search(report[stream.end() :]) if stream else None
+    if not stream or not frames or not rate or float(rate[1]) <= 0 or int(frames[-1]) == 0:
+        raise MediaError("not a readable video")
+    count, fps = int(frames[-1]), float(rate[1])
     return VideoInfo(
-        width,
-        height,
-        float(meta.get("duration") or 0),
-        float(meta.get("fps") or 0),
-        meta.get("codec", ""),
+        codec=stream["codec"],
+        pix_fmt=stream["pix_fmt"],
+        width=int(stream["w"]),
+        height=int(stream["h"]),
+        duration=count / fps,
+        frames=count,
+        fps=fps,
     )
 
 
@@ -197,40 +219,15 @@ def open_asset(asset: Asset) -> bytes:
 
 # ---- signed URLs ---------------------------------------------------------------------------
 
-VARIANTS = ("file", "thumb")
-
-
-def _signature(uid: str, variant: str, expires: int) -> str:
-    message = f"media:{uid}:{variant}:{expires}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:32]
-
 
 def signed_path(
     asset: Asset, variant: str = "file", ttl: int | None = None, now: float | None = None
 ) -> str:
-    """Return a path like /media/<uid>/file?e=…&s=… valid for at least `ttl` seconds.
-
-    The expiry is rounded up to the hour, so a page reloaded within the hour asks for the same
-    URL and the browser's cache answers.
-    """
-    ttl = ttl or settings.MEDIA_URL_TTL
-    expires = int(math.ceil(((now or time.time()) + ttl) / 3600) * 3600)
+    """Return a path like /media/<uid>/file.png?e=…&s=… valid for at least `ttl` seconds
+    (MEDIA_URL_TTL by default); `views.serve_media` checks it (studio/lib/signing.py)."""
+    expires, signature = signing.sign(asset.uid, variant, ttl or settings.MEDIA_URL_TTL, now)
     ext = "jpg" if variant == "thumb" else EXTENSIONS.get(asset.content_type, "bin")
-    query = urlencode({"e": expires, "s": _signature(asset.uid, variant, expires)})
-    return f"/media/{asset.uid}/{variant}.{ext}?{query}"
-
-
-def check_signature(
-    uid: str, variant: str, expires: str, signature: str, now: float | None = None
-) -> bool:
-    """Return True when the signature matches and has not expired."""
-    try:
-        expires_at = int(expires)
-    except (TypeError, ValueError):
-        return False
-    if expires_at < (now or time.time()) or variant not in VARIANTS:
-        return False
-    return hmac.compare_digest(_signature(uid, variant, expires_at), signature or "")
+    return f"/media/{asset.uid}/{variant}.{ext}?{urlencode({'e': expires, 's': signature})}"
 
 
 def public_url(asset: Asset, variant: str = "file") -> str | None:

@@ -7,8 +7,8 @@ from django.http import FileResponse, Http404, HttpResponse, StreamingHttpRespon
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
-from studio.generations.media import check_signature
 from studio.generations.models import Asset
+from studio.lib import signing
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 64 * 1024
@@ -48,7 +48,7 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 @require_safe
 def serve_media(request, uid: str, variant: str, ext: str):
     """Serve an asset's file or thumbnail to holders of a valid signed URL, with Range."""
-    if not check_signature(uid, variant, request.GET.get("e"), request.GET.get("s")):
+    if not signing.verify(uid, variant, request.GET.get("e"), request.GET.get("s")):
         raise Http404("This link has expired or is not valid.")
     asset = get_object_or_404(Asset, uid=uid, deleted_at__isnull=True)
     name = asset.thumbnail.name if variant == "thumb" else asset.file.name

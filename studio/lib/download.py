@@ -1,7 +1,7 @@
 """Fetch media from a URL we did not write, safely, into a file of ours.
 
 Used for provider results (their URLs expire, so they are copied at once) and, by the API, for
-image URLs users send. The guard:
+image URLs users send (`input_image`). The guard:
 
 - only http and https, no credentials in the URL;
 - the host is resolved and every address checked: loopback, private, link-local, reserved,
@@ -16,7 +16,8 @@ image URLs users send. The guard:
 - the content must be an image or a video (by Content-Type, or sniffed when the server only
   says application/octet-stream).
 
-Every refusal is a DownloadError, a ProviderError whose message is safe to show.
+Every refusal is a DownloadError whose message is safe to show. `copy_data` and `copy_file`
+apply the same size and type checks to bytes a provider returned inline or wrote to a file.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import httpx
 from django.conf import settings
 
-from studio.providers.base import Fetched, MediaOutput, ProviderError
+from studio.lib.transactions import outside_transaction
 
 MAX_REDIRECTS = 3
 CHUNK = 64 * 1024
@@ -49,11 +51,21 @@ FAILED = "download_failed"
 Resolver = Callable[[str, int], list[str]]
 
 
-class DownloadError(ProviderError):
-    """A download was refused or failed. `permanent` as for every ProviderError."""
+class DownloadError(Exception):
+    """A download was refused or failed. `permanent` is True when trying again will fail the
+    same way (refused, too large, the wrong type, gone); `message` is safe to show."""
 
     def __init__(self, message: str, *, code: str, permanent: bool, status: int | None = None):
-        super().__init__(message, permanent=permanent, status=status, code=code)
+        super().__init__(message)
+        self.message, self.code, self.permanent, self.status = message, code, permanent, status
+
+
+@dataclass
+class Fetched:
+    """What was copied: its media type (declared or sniffed) and its size in bytes."""
+
+    content_type: str
+    size: int
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -191,6 +203,7 @@ def download(
     transient for connection trouble, timeouts and 5xx. On failure `dest` is put back as it
     was when it can seek.
     """
+    outside_transaction("downloading a URL")
     limit = settings.PROVIDER_MAX_DOWNLOAD_BYTES if max_bytes is None else max_bytes
     if allow_private is None:
         allow_private = settings.PROVIDER_ALLOW_PRIVATE_URLS
@@ -279,48 +292,51 @@ def _receive(
     return Fetched(content_type=media_type, size=sink.size)
 
 
-def copy_output(
-    output: MediaOutput,
-    dest: IO[bytes],
-    *,
-    root: Path | None = None,
-    max_bytes: int | None = None,
-    **download_options,
+def copy_data(
+    data: bytes, dest: IO[bytes], *, declared: str | None = None, max_bytes: int | None = None
 ) -> Fetched:
-    """Copy a provider's MediaOutput (inline data, a file under `root`, or a URL) into `dest`.
-
-    A `path` is only read when it lies inside `root` (the provider's own storage). Raise
-    DownloadError as `download` does.
-    """
+    """Write inline bytes into `dest` after the checks `download` makes (size, media type)."""
     limit = settings.PROVIDER_MAX_DOWNLOAD_BYTES if max_bytes is None else max_bytes
-    if output.url:
-        return download(output.url, dest, max_bytes=limit, **download_options)
     sink = _Sink(dest, limit)
     try:
-        if output.data is not None:
-            media_type = _media_type(output.content_type, output.data[:64], ACCEPT)
-            sink.write(output.data)
-            return Fetched(content_type=media_type, size=sink.size)
-        if output.path:
-            path = Path(output.path).resolve()
-            if root is None or not path.is_relative_to(Path(root).resolve()):
-                raise _refused("That file is not one of the provider's outputs.")
-            if not path.is_file():
-                raise DownloadError(
-                    "The output file is gone.", code=FAILED, permanent=True, status=404
-                )
-            if path.stat().st_size > limit:
-                raise _too_large(limit)
-            declared = output.content_type or mimetypes.guess_type(path.name)[0]
-            with path.open("rb") as source:
-                media_type = None
-                while chunk := source.read(CHUNK):
-                    media_type = media_type or _media_type(declared, chunk, ACCEPT)
-                    sink.write(chunk)
-            if media_type is None:
-                raise DownloadError("The output file is empty.", code=FAILED, permanent=True)
-            return Fetched(content_type=media_type, size=sink.size)
+        media_type = _media_type(declared, data[:64], ACCEPT)
+        sink.write(data)
     except DownloadError:
         sink.undo()
         raise
-    raise DownloadError("The output has no URL, file or data.", code=FAILED, permanent=True)
+    return Fetched(content_type=media_type, size=sink.size)
+
+
+def copy_file(
+    path: str | Path,
+    dest: IO[bytes],
+    *,
+    root: Path | None,
+    declared: str | None = None,
+    max_bytes: int | None = None,
+) -> Fetched:
+    """Copy the file at `path` into `dest` after the checks `download` makes. It is only read
+    when it lies inside `root` (a provider's own storage)."""
+    outside_transaction("copying a file")
+    limit = settings.PROVIDER_MAX_DOWNLOAD_BYTES if max_bytes is None else max_bytes
+    resolved = Path(path).resolve()
+    if root is None or not resolved.is_relative_to(Path(root).resolve()):
+        raise _refused("That file is not one of the provider's outputs.")
+    if not resolved.is_file():
+        raise DownloadError("The output file is gone.", code=FAILED, permanent=True, status=404)
+    if resolved.stat().st_size > limit:
+        raise _too_large(limit)
+    declared = declared or mimetypes.guess_type(resolved.name)[0]
+    sink = _Sink(dest, limit)
+    media_type = None
+    try:
+        with resolved.open("rb") as source:
+            while chunk := source.read(CHUNK):
+                media_type = media_type or _media_type(declared, chunk, ACCEPT)
+                sink.write(chunk)
+        if media_type is None:
+            raise DownloadError("The output file is empty.", code=FAILED, permanent=True)
+    except DownloadError:
+        sink.undo()
+        raise
+    return Fetched(content_type=media_type, size=sink.size)

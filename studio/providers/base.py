@@ -22,10 +22,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+from studio.lib import download
+from studio.lib.download import Fetched
 
 # Task statuses as a provider reports them. Anything not final is "still running".
 SUBMITTED, QUEUED, PROCESSING, COMPLETED, FAILED = (
@@ -110,12 +114,6 @@ class TaskState:
         return self.status in FINAL_STATUSES
 
 
-@dataclass
-class Fetched:
-    content_type: str
-    size: int
-
-
 class Provider(ABC):
     name: str = ""
     # True when repeating a submit that may or may not have been accepted costs nothing
@@ -172,6 +170,23 @@ class Provider(ABC):
         Raise ProviderError when it can't be fetched, is larger than
         PROVIDER_MAX_DOWNLOAD_BYTES or is not an image or video.
         """
+
+
+def fetch_output(output: MediaOutput, dest: IO[bytes], *, root: Path | None = None) -> Fetched:
+    """Copy a MediaOutput (a URL, inline data, or a file under `root`, the provider's own
+    storage) into `dest` with the guarded downloader's checks. Raise ProviderError."""
+    try:
+        if output.url:
+            return download.download(output.url, dest)
+        if output.data is not None:
+            return download.copy_data(output.data, dest, declared=output.content_type)
+        if output.path:
+            return download.copy_file(output.path, dest, root=root, declared=output.content_type)
+    except download.DownloadError as e:
+        raise ProviderError(e.message, permanent=e.permanent, status=e.status, code=e.code) from e
+    raise ProviderError(
+        "The output has no URL, file or data.", permanent=True, code=download.FAILED
+    )
 
 
 PROVIDERS = {

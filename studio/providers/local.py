@@ -43,8 +43,8 @@ from studio.providers.base import (
     Provider,
     ProviderError,
     TaskState,
+    fetch_output,
 )
-from studio.providers.download import copy_output
 from studio.providers.models import LocalTask
 
 log = logging.getLogger(__name__)
@@ -272,7 +272,7 @@ class LocalProvider(Provider):
 
     def fetch(self, output: MediaOutput, dest: IO[bytes]) -> Fetched:
         """Copy an output of this provider into `dest` (files only from its own storage)."""
-        return copy_output(output, dest, root=media_dir())
+        return fetch_output(output, dest, root=media_dir())
 
 
 def task_state(task: LocalTask) -> TaskState:

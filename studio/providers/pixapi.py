@@ -33,6 +33,7 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
+from studio.lib.download import sniff
 from studio.providers.base import (
     COMPLETED,
     FAILED,
@@ -43,8 +44,8 @@ from studio.providers.base import (
     Provider,
     ProviderError,
     TaskState,
+    fetch_output,
 )
-from studio.providers.download import copy_output, sniff
 
 log = logging.getLogger(__name__)
 
@@ -385,25 +386,21 @@ class PixapiClient:
 
     # The endpoints of API.md.
 
-    def generate_images(self, body: dict, *, asynchronous: bool = False) -> dict:
-        route = "/v1/async/images/generations" if asynchronous else "/v1/images/generations"
-        return self.request("POST", route, json=body)
+    def generate_images(self, body: dict) -> dict:
+        return self.request("POST", "/v1/images/generations", json=body)
 
     def edit_images(
         self,
         fields: dict,
         images: list[InputImage],
         mask: InputImage | None,
-        *,
-        asynchronous: bool = False,
     ) -> dict:
         # As the OpenAI SDK sends them: one image as `image`, several as `image[]`.
         name = "image" if len(images) == 1 else "image[]"
         files = [(name, (i.filename, i.data, i.content_type)) for i in images]
         if mask is not None:
             files.append(("mask", (mask.filename, mask.data, mask.content_type)))
-        route = "/v1/async/images/edits" if asynchronous else "/v1/images/edits"
-        return self.request("POST", route, data=fields, files=files)
+        return self.request("POST", "/v1/images/edits", data=fields, files=files)
 
     def submit_video(self, body: dict) -> dict:
         return self.request("POST", "/v1/async/videos/generations", json=body)
@@ -482,29 +479,6 @@ class PixapiProvider(Provider):
         body = self._call(lambda: self.client.edit_images(fields, images, mask))
         return ImageResult(self._outputs(body.get("data"), "images"))
 
-    def submit_images(
-        self,
-        *,
-        model: str,
-        prompt: str,
-        n: int,
-        size: str,
-        quality: str | None,
-        images: list[InputImage] | None = None,
-        mask: InputImage | None = None,
-    ) -> TaskState:
-        """Submit through the async image routes (an edit when `images` is given); poll with
-        get_task. Not part of the Provider interface: the studio uses the sync routes."""
-        fields = self._fields(model, prompt, n, size, quality)
-        if images:
-            data = {k: str(v) for k, v in fields.items()}
-            body = self._call(
-                lambda: self.client.edit_images(data, images, mask, asynchronous=True)
-            )
-        else:
-            body = self._call(lambda: self.client.generate_images(fields, asynchronous=True))
-        return self._task(body)
-
     def submit_video(
         self,
         *,
@@ -556,7 +530,7 @@ class PixapiProvider(Provider):
     def fetch(self, output: MediaOutput, dest: IO[bytes]) -> Fetched:
         """Download a result URL at once (they expire) through the guarded downloader, which
         sends no key; inline data is just written."""
-        return copy_output(output, dest)
+        return fetch_output(output, dest)
 
     # Reading responses.
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import re
 import subprocess
 import tempfile
 from collections import deque
@@ -257,44 +256,3 @@ def render_video(
             raise RuntimeError(f"ffmpeg exited with {code}: {tail}")
     os.replace(partial, out_path)
     return total / fps
-
-
-@dataclass
-class VideoInfo:
-    codec: str
-    pix_fmt: str
-    width: int
-    height: int
-    duration: float
-    frames: int
-    fps: float
-
-
-_STREAM = re.compile(
-    r"Video: (?P<codec>\w+)[^,]*, (?P<pix_fmt>\w+)[^,]*(?:\([^)]*\))?, (?P<w>\d+)x(?P<h>\d+)"
-)
-
-
-def probe(path: str | Path) -> VideoInfo:
-    """Return codec, pixel format, size, duration and frame count of the video at `path`.
-
-    imageio-ffmpeg ships ffmpeg but not ffprobe, so this reads `ffmpeg -i`'s report and counts
-    frames by decoding. Raise ValueError when the file holds no video stream.
-    """
-    report = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
-    ).stderr
-    stream = _STREAM.search(report)
-    if not stream:
-        raise ValueError(f"no video stream in {path}: {report[-300:]}")
-    fps = re.search(r"([\d.]+) fps", report)
-    frame_count, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
-    return VideoInfo(
-        codec=stream["codec"],
-        pix_fmt=stream["pix_fmt"],
-        width=int(stream["w"]),
-        height=int(stream["h"]),
-        duration=seconds,
-        frames=frame_count,
-        fps=float(fps.group(1)) if fps else 0.0,
-    )
