@@ -28,9 +28,12 @@ django.setup()
 
 from django.test import override_settings  # noqa: E402
 
-from studio.providers import paint, video  # noqa: E402
 from studio.providers.base import InputImage  # noqa: E402
-from studio.providers.local import LocalProvider  # noqa: E402
+from studio.providers.local import (  # noqa: E402
+    LocalProvider,  # noqa: E402
+    paint,
+    video,
+)
 
 PROMPT = "a red bicycle in front of snowy mountains at sunset"
 

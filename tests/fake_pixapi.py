@@ -63,7 +63,7 @@ def mp4_bytes() -> bytes:
         import tempfile
         from pathlib import Path
 
-        from studio.providers.video import render_video
+        from studio.providers.local.video import render_video
 
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "clip.mp4"

@@ -10,9 +10,8 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 from studio.catalog.tables import MODELS
-from studio.providers import paint
 from studio.providers.base import InputImage, MediaOutput, ProviderError
-from studio.providers.local import LocalProvider
+from studio.providers.local import LocalProvider, paint
 
 
 @pytest.fixture

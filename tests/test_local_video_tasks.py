@@ -19,10 +19,10 @@ from django_q.models import OrmQ
 from PIL import Image, ImageChops, ImageStat
 
 from studio.generations.media import probe_video
-from studio.providers import local, video
 from studio.providers.base import InputImage, ProviderError
-from studio.providers.local import LocalProvider, render_video_task
-from studio.providers.models import MAX_RENDERS, STALE_AFTER, LocalTask
+from studio.providers.local import LocalProvider, render_video_task, video
+from studio.providers.local import provider as local
+from studio.providers.local.models import MAX_RENDERS, STALE_AFTER, LocalTask
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ class RenderQueue:
     """The render tasks waiting in django-q2's ORM broker (a unit test runs no cluster, so
     they stay there to be looked at): compares equal to the list of their LocalTask ids."""
 
-    FUNC = "studio.providers.local.render_video_task"
+    FUNC = "studio.providers.local.provider.render_video_task"
 
     def _waiting(self):
         from django_q.models import OrmQ
@@ -174,7 +174,7 @@ def test_submit_enqueues_one_django_q_task_after_commit(
     for callback in callbacks:
         callback()
     (queued,) = OrmQ.objects.all()
-    assert queued.task["func"] == "studio.providers.local.render_video_task"
+    assert queued.task["func"] == "studio.providers.local.provider.render_video_task"
     assert queued.task["args"] == (state.id,)
 
 

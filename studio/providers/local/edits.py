@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
-from studio.providers import paint
+from studio.providers.local import paint
 
 
 class EditInputError(ValueError):

@@ -23,7 +23,7 @@ from pathlib import Path
 import imageio_ffmpeg
 from PIL import Image, ImageFilter, ImageOps
 
-from studio.providers import paint
+from studio.providers.local import paint
 
 FPS = 24
 # The canvas is this much larger than the frame, so the camera has room to move.

@@ -1,18 +1,4 @@
-"""The local renderer: the default provider, so the whole studio works offline.
-
-It makes real media — PNG pictures painted from the prompt (`paint`), real Pillow edits
-(`edits`), H.264 MP4s with motion (`video`) — and marks every output "local preview".
-
-Videos are asynchronous like the real platform's: `submit_video` writes a LocalTask row and
-queues `render_video_task` on django-q2; the render claims the row, beats while it writes
-frames and completes it. `get_task` reads the row, and when it finds a render that stopped
-beating (its worker was killed) or never started (its enqueue was lost) it queues it again;
-the LocalTask methods make sure only one caller does, and that a duplicate delivery does
-nothing. A completed task is never rendered again.
-
-Settings are read at call time: LOCAL_PROVIDER_MEDIA_DIR (where outputs live — the provider's
-own storage, not MEDIA_ROOT), LOCAL_PROVIDER_FAIL_RATE and LOCAL_PROVIDER_LATENCY.
-"""
+"""The local renderer: the provider itself and the render task (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -31,7 +17,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from studio.catalog.tables import MODELS
-from studio.providers import edits, paint, video
 from studio.providers.base import (
     COMPLETED,
     FAILED,
@@ -45,7 +30,8 @@ from studio.providers.base import (
     TaskState,
     fetch_output,
 )
-from studio.providers.models import LocalTask
+from studio.providers.local import edits, paint, video
+from studio.providers.local.models import LocalTask
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +100,7 @@ def enqueue_render(task_id: str) -> None:
     from django_q.tasks import async_task
 
     async_task(
-        "studio.providers.local.render_video_task",
+        "studio.providers.local.provider.render_video_task",
         task_id,
         task_name=f"render-{task_id}",
         group="local-render",
