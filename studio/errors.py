@@ -1,57 +1,90 @@
-"""The one error shape the studio speaks, in pages and in the API.
+"""The one error table the studio speaks, in pages and in the API.
 
 Every refusal the user can cause (a bad size, too few credits, an unknown task) is a
-StudioError with the HTTP status, `type`, `code` and `param` of the error table in
-`../shared/API.md`, and a message written for a person. Pages show the message; the `/v1` API
-renders `to_dict()` in OpenAI's shape.
+StudioError naming a row of ERRORS, the table of `../shared/API.md`: its HTTP status, its
+`type`, whether a client should retry and what it means. The `/v1` responses, the OpenAPI
+document (`api/schema.py`), the `/docs/api/` page and the Pixapi client's reading of upstream
+errors all come from this table. Pages show the message; the API renders `to_dict()` in
+OpenAI's shape.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class ErrorType:
     INVALID_REQUEST = "invalid_request_error"
     UNAUTHORIZED = "unauthorized"
+    PERMISSION_DENIED = "permission_denied"
     INSUFFICIENT_CREDITS = "insufficient_credits"
     MODEL_NOT_FOUND = "model_not_found"
     NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    REQUEST_TOO_LARGE = "request_too_large"
     PROMPT_REJECTED = "prompt_rejected"
     RATE_LIMITED = "rate_limited"
     INTERNAL = "internal_error"
     MODEL_UNAVAILABLE = "model_unavailable"
 
 
-STATUS_OF = {
-    ErrorType.INVALID_REQUEST: 400,
-    ErrorType.UNAUTHORIZED: 401,
-    ErrorType.INSUFFICIENT_CREDITS: 402,
-    ErrorType.MODEL_NOT_FOUND: 404,
-    ErrorType.NOT_FOUND: 404,
-    ErrorType.PROMPT_REJECTED: 422,
-    ErrorType.RATE_LIMITED: 429,
-    ErrorType.INTERNAL: 500,
-    ErrorType.MODEL_UNAVAILABLE: 503,
+@dataclass(frozen=True)
+class Error:
+    status: int
+    retry: str  # what a client should do: "no", "yes, with backoff", …
+    description: str  # when it happens, for the docs
+    type: str | None = None  # the `type` of the JSON error; None: the row's own name
+
+
+ERRORS: dict[str, Error] = {
+    ErrorType.INVALID_REQUEST: Error(
+        400, "no: fix the request", "a missing or invalid field; the message names it"
+    ),
+    ErrorType.UNAUTHORIZED: Error(401, "no", "a missing, wrong, revoked or expired key"),
+    ErrorType.INSUFFICIENT_CREDITS: Error(
+        402,
+        "no: see the usage page",
+        "the balance, your monthly limit or the key's cap can't cover the price",
+    ),
+    ErrorType.PERMISSION_DENIED: Error(
+        403, "no", "your role doesn't allow this (a viewer creating a job)"
+    ),
+    ErrorType.MODEL_NOT_FOUND: Error(404, "no", "an unknown model id"),
+    ErrorType.NOT_FOUND: Error(404, "no", "a task that isn't in your workspace, or no such route"),
+    ErrorType.METHOD_NOT_ALLOWED: Error(
+        405, "no", "the route takes another method (see Allow)", ErrorType.INVALID_REQUEST
+    ),
+    ErrorType.REQUEST_TOO_LARGE: Error(
+        413, "no", "the request body is larger than the studio accepts", ErrorType.INVALID_REQUEST
+    ),
+    ErrorType.PROMPT_REJECTED: Error(422, "no", "the content policy refused the prompt"),
+    ErrorType.RATE_LIMITED: Error(
+        429, "yes, with backoff", "too many requests for this key; wait Retry-After seconds"
+    ),
+    ErrorType.INTERNAL: Error(
+        500,
+        "GET yes, POST no",
+        "unexpected; a POST may have been accepted: check GET /v1/tasks first",
+    ),
+    ErrorType.MODEL_UNAVAILABLE: Error(
+        503, "yes, with backoff", "the model is temporarily down or slower than the wait"
+    ),
 }
 
 
 class StudioError(Exception):
-    """A refusal with a stable type/code, an HTTP status and a message safe to show."""
+    """A refusal: a row of ERRORS (`code`), the field it is about and a message safe to show."""
 
     def __init__(
-        self,
-        message: str,
-        *,
-        type: str = ErrorType.INVALID_REQUEST,
-        code: str | None = None,
-        param: str | None = None,
-        status: int | None = None,
+        self, message: str, *, code: str = ErrorType.INVALID_REQUEST, param: str | None = None
     ):
         super().__init__(message)
+        row = ERRORS[code]
         self.message = message
-        self.type = type
-        self.code = code or type
+        self.code = code
+        self.type = row.type or code
+        self.status = row.status
         self.param = param
-        self.status = status or STATUS_OF.get(type, 400)
 
     def to_dict(self) -> dict:
         return {"type": self.type, "code": self.code, "param": self.param, "message": self.message}
@@ -61,4 +94,4 @@ class StudioError(Exception):
 
 
 def invalid(message: str, param: str | None = None) -> StudioError:
-    return StudioError(message, type=ErrorType.INVALID_REQUEST, param=param)
+    return StudioError(message, param=param)

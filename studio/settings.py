@@ -146,6 +146,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "studio.accounts.context_processors.workspace",
+                "studio.catalog.context_processors.limits",
             ],
             "builtins": [
                 "template_partials.templatetags.partials",

@@ -488,3 +488,44 @@ def test_an_unexpected_failure_is_a_500_with_the_request_id(api, alpha):
     error = assert_error(r, 500, "internal_error")
     assert "check GET /v1/tasks" in error["message"]
     assert Job.objects.count() == 1
+
+
+def test_the_error_table_feeds_the_docs_page_and_the_openapi_document(client, db):
+    from studio.errors import ERRORS
+
+    page = client.get("/docs/api/").content.decode()
+    doc = client.get("/v1/openapi.json").json()
+    described = " ".join(
+        response["description"]
+        for item in doc["paths"].values()
+        for operation in item.values()
+        for response in operation["responses"].values()
+    )
+    for name, row in ERRORS.items():
+        assert f"<td>{row.status}</td><td><code>{name}</code>" in page
+        assert f"{name}: {row.description}" in described
+
+
+def test_the_contract_limits_come_from_the_catalog(client, alice):
+    from studio.catalog import tables
+
+    limit = tables.PROMPT_MAX_LENGTH
+    doc = client.get("/v1/openapi.json").json()["components"]["schemas"]
+    for schema in ("ImageGenerationRequest", "ImageEditRequest", "VideoGenerationRequest"):
+        assert doc[schema]["properties"]["prompt"]["maxLength"] == limit
+    assert doc["ImageGenerationRequest"]["properties"]["n"]["maximum"] == tables.N_RANGE[1]
+    duration = doc["VideoGenerationRequest"]["properties"]["duration"]
+    assert (duration["minimum"], duration["maximum"]) == tables.DURATION_RANGE
+    client.force_login(alice)
+    assert f'maxlength="{limit}"' in client.get("/").content.decode()
+
+
+def test_a_prompt_one_character_too_long_is_refused(api):
+    from studio.catalog.tables import PROMPT_MAX_LENGTH
+
+    body = {"model": "nano-banana", "prompt": "x" * (PROMPT_MAX_LENGTH + 1)}
+    assert_error(
+        api.post("/v1/async/images/generations", body), 400, "invalid_request_error", "prompt"
+    )
+    body["prompt"] = "x" * PROMPT_MAX_LENGTH
+    assert api.post("/v1/async/images/generations", body).status_code == 200

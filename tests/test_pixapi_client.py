@@ -237,9 +237,14 @@ def test_it_lists_models():
 
 # --- errors: every status of API.md's table, in both shapes -----------------------------------
 
+
+def test_every_error_name_of_the_table_has_words_for_when_pixapi_answers_it():
+    assert set(pixapi.SAYS) == set(pixapi.ERROR_NAMES)
+
 TABLE = [
     (400, "invalid_request_error", True),
     (401, "unauthorized", True),
+    (403, "permission_denied", True),
     (402, "insufficient_credits", True),
     (404, "not_found", True),
     (422, "prompt_rejected", True),

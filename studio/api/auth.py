@@ -58,25 +58,25 @@ def api_view(view):
         token = _bearer(request)
         if not token:
             raise ApiError(
-                "Send your API key as Authorization: Bearer <key>.", type=ErrorType.UNAUTHORIZED
+                "Send your API key as Authorization: Bearer <key>.", code=ErrorType.UNAUTHORIZED
             )
         key = ApiKey.objects.for_token(token, now)
         if key is None:
             raise ApiError(
                 "This API key is not valid: it may be mistyped, revoked or expired.",
-                type=ErrorType.UNAUTHORIZED,
+                code=ErrorType.UNAUTHORIZED,
             )
         membership = Membership.objects.filter(user=key.user, workspace=key.workspace).first()
         if membership is None:
             raise ApiError(
-                "This key's owner is no longer in its workspace.", type=ErrorType.UNAUTHORIZED
+                "This key's owner is no longer in its workspace.", code=ErrorType.UNAUTHORIZED
             )
         wait = take_token(key, now)
         if wait is not None:
             seconds = max(1, math.ceil(wait))
             raise ApiError(
                 f"Too many requests for this key; try again in {seconds} s.",
-                type=ErrorType.RATE_LIMITED,
+                code=ErrorType.RATE_LIMITED,
                 headers={"Retry-After": str(seconds)},
             )
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_EVERY:

@@ -51,7 +51,7 @@ class ApiMiddleware:
         except RequestDataTooBig:
             response = error_response(
                 request,
-                StudioError("The request body is too large.", code="request_too_large", status=413),
+                StudioError("The request body is too large.", code=ErrorType.REQUEST_TOO_LARGE),
             )
         response = self._as_api_error(request, response)
         response["x-request-id"] = request.request_id
@@ -63,7 +63,7 @@ class ApiMiddleware:
         if isinstance(exception, RequestDataTooBig):
             return error_response(
                 request,
-                StudioError("The request body is too large.", code="request_too_large", status=413),
+                StudioError("The request body is too large.", code=ErrorType.REQUEST_TOO_LARGE),
             )
         if isinstance(exception, StudioError):
             return error_response(request, exception, getattr(exception, "headers", None))
@@ -73,7 +73,7 @@ class ApiMiddleware:
             StudioError(
                 "Something went wrong on our side. If this was a POST, check GET /v1/tasks "
                 "before sending it again.",
-                type=ErrorType.INTERNAL,
+                code=ErrorType.INTERNAL,
             ),
         )
 
@@ -89,7 +89,7 @@ class ApiMiddleware:
                 request,
                 StudioError(
                     f"There is no {request.method} {request.path} here. See /v1/openapi.json.",
-                    type=ErrorType.NOT_FOUND,
+                    code=ErrorType.NOT_FOUND,
                 ),
             )
         if response.status_code == 405:
@@ -98,18 +98,15 @@ class ApiMiddleware:
                 request,
                 StudioError(
                     f"{request.method} is not allowed on {request.path}; use {allowed}.",
-                    code="method_not_allowed",
-                    status=405,
+                    code=ErrorType.METHOD_NOT_ALLOWED,
                 ),
                 {"Allow": allowed},
             )
         if response.status_code == 403:  # CSRF can't happen (csrf_exempt); anything else
             return error_response(
-                request, StudioError("Forbidden.", type=ErrorType.UNAUTHORIZED, status=403)
+                request, StudioError("Forbidden.", code=ErrorType.PERMISSION_DENIED)
             )
-        return error_response(
-            request, StudioError("The request could not be read.", status=response.status_code)
-        )
+        return error_response(request, StudioError("The request could not be read."))
 
 
 def read_json(request, allowed: set[str]) -> dict:

@@ -17,11 +17,14 @@ class RateBucket(models.Model):
         return f"{self.tokens:.1f} tokens for key {self.api_key_id}"
 
 
+IDEMPOTENCY_KEY_MAX = 255
+
+
 class IdempotencyRecord(models.Model):
     """The job a POST with an Idempotency-Key created; a repeat gets that job's answer."""
 
     api_key = models.ForeignKey("accounts.ApiKey", models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
+    key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX)
     endpoint = models.CharField(max_length=60)
     fingerprint = models.CharField(max_length=64)
     job = models.ForeignKey("generations.Job", models.CASCADE, related_name="+")

@@ -9,13 +9,25 @@ from __future__ import annotations
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
+from studio.api.models import IDEMPOTENCY_KEY_MAX
+from studio.api.views import RESPONSE_FORMATS, TASK_STATUS, TASKS_LIMIT
 from studio.catalog import tables
+from studio.errors import ERRORS
+from studio.generations.models import JobKind
 
-IMAGE_MODEL_IDS = [m.id for m in tables.MODELS.values() if m.kind == tables.IMAGE] + [
-    alias
-    for alias, canonical in tables.ALIASES.items()
-    if tables.MODELS[canonical].kind == tables.IMAGE
-]
+
+def _model_ids(kind: str) -> list[str]:
+    """Canonical ids and aliases of the models of `kind`."""
+    ids = [m.id for m in tables.MODELS.values() if m.kind == kind]
+    return ids + [alias for alias, canonical in tables.ALIASES.items() if canonical in ids]
+
+
+IMAGE_MODEL_IDS = _model_ids(tables.IMAGE)
+VIDEO_MODEL_IDS = _model_ids(tables.VIDEO)
+PROMPT = {"type": "string", "minLength": 1, "maxLength": tables.PROMPT_MAX_LENGTH}
+N = {"type": "integer", "minimum": tables.N_RANGE[0], "maximum": tables.N_RANGE[1]}
+GPT_QUALITIES = ", ".join(tables.MODELS["gpt-image-2"].qualities)
+VEO = tables.MODELS["veo"]
 
 
 def _ref(name: str) -> dict:
@@ -26,22 +38,16 @@ def _json(schema: dict) -> dict:
     return {"content": {"application/json": {"schema": schema}}}
 
 
+def _description(status: int) -> str:
+    """The error table's rows with this status, as one sentence per row."""
+    rows = [(name, row) for name, row in ERRORS.items() if row.status == status]
+    return " ".join(f"{name}: {row.description} (retry: {row.retry})." for name, row in rows)
+
+
 def _errors(*statuses: int) -> dict:
-    text = {
-        400: "Invalid request: a missing or invalid field (fix the request).",
-        401: "Missing, wrong, revoked or expired API key.",
-        402: "The workspace's credits, a monthly limit or the key's cap can't cover it.",
-        404: "Unknown model, or a task that isn't in this workspace.",
-        405: "Method not allowed.",
-        413: "The request body is too large.",
-        422: "The prompt was rejected by the content policy.",
-        429: "Too many requests for this key: wait Retry-After seconds.",
-        500: "Unexpected error (a POST may have been accepted: check GET /v1/tasks).",
-        503: "The model is temporarily unavailable: retry with backoff.",
-    }
     out = {}
     for status in statuses:
-        response = {"description": text[status], **_json(_ref("Error"))}
+        response = {"description": _description(status), **_json(_ref("Error"))}
         if status == 429:
             response["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
         out[str(status)] = response
@@ -91,16 +97,20 @@ SCHEMAS = {
         "additionalProperties": False,
         "properties": {
             "model": {"type": "string", "enum": IMAGE_MODEL_IDS},
-            "prompt": {"type": "string", "minLength": 1, "maxLength": 4000},
-            "n": {"type": "integer", "minimum": 1, "maximum": 10, "default": 1},
+            "prompt": PROMPT,
+            "n": {**N, "default": 1},
             "size": {
                 "type": "string",
-                "default": "1024x1024",
+                "default": tables.DEFAULT_IMAGE_SIZE,
                 "description": "WIDTHxHEIGHT, a ratio such as 16:9, auto, or (Gemini) "
                 "512, 1K, 2K, 4K.",
             },
-            "quality": {"type": "string", "description": "GPT models: auto, low, medium, high."},
-            "response_format": {"type": "string", "enum": ["url", "b64_json"], "default": "url"},
+            "quality": {"type": "string", "description": f"GPT models: {GPT_QUALITIES}."},
+            "response_format": {
+                "type": "string",
+                "enum": list(RESPONSE_FORMATS),
+                "default": RESPONSE_FORMATS[0],
+            },
             "user": {"type": "string"},
         },
     },
@@ -110,22 +120,26 @@ SCHEMAS = {
         "additionalProperties": False,
         "properties": {
             "model": {"type": "string", "enum": IMAGE_MODEL_IDS},
-            "prompt": {"type": "string", "minLength": 1, "maxLength": 4000},
+            "prompt": PROMPT,
             "image": {
                 "type": "string",
                 "format": "binary",
                 "description": "The image to edit (or send several as image[]).",
             },
-            "image[]": {"type": "array", "items": {"type": "string", "format": "binary"}},
+            "image[]": {
+                "type": "array",
+                "items": {"type": "string", "format": "binary"},
+                "maxItems": tables.MAX_EDIT_IMAGES,
+            },
             "mask": {
                 "type": "string",
                 "format": "binary",
                 "description": "PNG; fully transparent pixels mark what to change.",
             },
-            "n": {"type": "integer", "minimum": 1, "maximum": 10},
+            "n": N,
             "size": {"type": "string"},
             "quality": {"type": "string"},
-            "response_format": {"type": "string", "enum": ["url", "b64_json"]},
+            "response_format": {"type": "string", "enum": list(RESPONSE_FORMATS)},
             "user": {"type": "string"},
         },
     },
@@ -134,18 +148,23 @@ SCHEMAS = {
         "required": ["model", "prompt"],
         "additionalProperties": False,
         "properties": {
-            "model": {"type": "string", "enum": ["veo", "kling", "wan"]},
-            "prompt": {"type": "string", "minLength": 1, "maxLength": 4000},
-            "duration": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5},
+            "model": {"type": "string", "enum": VIDEO_MODEL_IDS},
+            "prompt": PROMPT,
+            "duration": {
+                "type": "integer",
+                "minimum": tables.DURATION_RANGE[0],
+                "maximum": tables.DURATION_RANGE[1],
+                "default": tables.DEFAULT_DURATION,
+            },
             "size": {
                 "type": "string",
-                "default": "1280x720",
-                "description": "WIDTHxHEIGHT (even), or 16:9, 9:16, 1:1.",
+                "default": tables.DEFAULT_VIDEO_SIZE,
+                "description": "WIDTHxHEIGHT (even), or " + ", ".join(tables.VIDEO_PRESETS) + ".",
             },
             "quality": {
                 "type": "string",
-                "enum": ["lite", "fast", "standard"],
-                "description": "Veo only; default lite.",
+                "enum": list(VEO.qualities),
+                "description": f"Veo only; default {VEO.default_quality}.",
             },
             "input_image": {
                 "type": "string",
@@ -201,11 +220,11 @@ SCHEMAS = {
         "properties": {
             "id": {"type": "string", "pattern": "^task_"},
             "object": {"const": "task"},
-            "status": {"type": "string", "enum": ["queued", "processing", "completed", "failed"]},
+            "status": {"type": "string", "enum": sorted(set(TASK_STATUS.values()))},
             "progress": {"type": "integer", "minimum": 0, "maximum": 100},
             "created_at": {"type": "integer"},
             "model": {"type": "string", "enum": list(tables.MODELS)},
-            "kind": {"type": "string", "enum": ["generate", "edit", "animate"]},
+            "kind": {"type": "string", "enum": list(JobKind.values)},
             "usage": _ref("Usage"),
             "result": {
                 "type": "object",
@@ -291,7 +310,7 @@ def _post(
     ok: str,
     *,
     multipart: bool = False,
-    extra_errors=(402, 404, 422, 503),
+    extra_errors=(402, 403, 404, 422, 503),
     ok_headers: dict | None = None,
 ) -> dict:
     body = (
@@ -307,7 +326,7 @@ def _post(
                     "name": "Idempotency-Key",
                     "in": "header",
                     "required": False,
-                    "schema": {"type": "string", "maxLength": 255},
+                    "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX},
                     "description": "Repeat within 24 h: the first call's result, "
                     "not a second charge.",
                 }
@@ -377,9 +396,9 @@ def document() -> dict:
                             "in": "query",
                             "schema": {
                                 "type": "integer",
-                                "minimum": 1,
-                                "maximum": 100,
-                                "default": 20,
+                                "minimum": TASKS_LIMIT[0],
+                                "maximum": TASKS_LIMIT[1],
+                                "default": TASKS_LIMIT[2],
                             },
                         },
                         {

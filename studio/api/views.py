@@ -32,7 +32,7 @@ from studio.api.http import (
     read_json,
     reject_async_param,
 )
-from studio.api.models import IdempotencyRecord
+from studio.api.models import IDEMPOTENCY_KEY_MAX, IdempotencyRecord
 from studio.catalog import tables
 from studio.catalog.quote import money
 from studio.errors import ErrorType
@@ -44,8 +44,8 @@ GENERATION_FIELDS = {"model", "prompt", "n", "size", "quality", "response_format
 EDIT_FIELDS = GENERATION_FIELDS | {"image", "image[]", "mask"}
 VIDEO_FIELDS = {"model", "prompt", "duration", "size", "quality", "input_image", "user"}
 RESPONSE_FORMATS = ("url", "b64_json")
-MAX_EDIT_IMAGES = 16
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+TASKS_LIMIT = (1, 100, 20)  # GET /v1/tasks?limit=: lowest, highest, default
 TASK_STATUS = {
     JobStatus.QUEUED: "queued",
     JobStatus.PROCESSING: "processing",
@@ -132,8 +132,7 @@ def images_response(request, job: Job, response_format: str) -> JsonResponse:
         error_type = SYNC_FAILURE.get(job.error_code, ErrorType.INTERNAL)
         raise ApiError(
             job.error_message or "The job did not complete.",
-            type=error_type,
-            code=job.error_code or error_type,
+            code=error_type,
             headers=_credit_headers(job),
         )
     data = []
@@ -161,7 +160,7 @@ def _model_allowed(request, model_id: str | None) -> None:
 
 
 def _response_format(value) -> str:
-    value = value or "url"
+    value = value or RESPONSE_FORMATS[0]
     if value not in RESPONSE_FORMATS:
         raise ApiError("response_format must be url or b64_json.", param="response_format")
     return value
@@ -195,8 +194,11 @@ def _submit(request, endpoint: str, fingerprint: str, make_job) -> tuple[Job, bo
         # One transaction: a refused reservation takes the uploaded source asset with it.
         with transaction.atomic():
             return make_job(), False
-    if len(key) > 255:
-        raise ApiError("Idempotency-Key can be at most 255 characters.", param="Idempotency-Key")
+    if len(key) > IDEMPOTENCY_KEY_MAX:
+        raise ApiError(
+            f"Idempotency-Key can be at most {IDEMPOTENCY_KEY_MAX} characters.",
+            param="Idempotency-Key",
+        )
     now = timezone.now()
     for _attempt in range(2):
         try:
@@ -229,7 +231,7 @@ def _submit(request, endpoint: str, fingerprint: str, make_job) -> tuple[Job, bo
                 return job, False
         except IntegrityError:
             continue  # a concurrent first call won; read its record
-    raise ApiError("Could not record the Idempotency-Key; try again.", type=ErrorType.INTERNAL)
+    raise ApiError("Could not record the Idempotency-Key; try again.", code=ErrorType.INTERNAL)
 
 
 def _new_job(request, kind: str, body: dict, **extra) -> Job:
@@ -264,7 +266,7 @@ def _finish_sync(request, job: Job, response_format: str):
         raise ApiError(
             f"The image is taking longer than {settings.API_SYNC_WAIT:.0f} s. It is still "
             f"being made: poll GET /v1/tasks/{job.public_id} for it.",
-            type=ErrorType.MODEL_UNAVAILABLE,
+            code=ErrorType.MODEL_UNAVAILABLE,
             headers={"x-task-id": job.public_id},
         )
     return images_response(
@@ -330,8 +332,8 @@ def _edit(request, *, sync: bool):
         raise ApiError(
             "Send the image to edit as `image` (or several as `image[]`).", param="image"
         )
-    if len(images) > MAX_EDIT_IMAGES:
-        raise ApiError(f"Send at most {MAX_EDIT_IMAGES} images.", param="image[]")
+    if len(images) > tables.MAX_EDIT_IMAGES:
+        raise ApiError(f"Send at most {tables.MAX_EDIT_IMAGES} images.", param="image[]")
     response_format = _response_format(body.get("response_format"))
     mask = request.FILES.get("mask")
     endpoint = "images.edits" + ("" if sync else ".async")
@@ -451,7 +453,7 @@ def _get_task_for_key(request, task_id: str) -> Job:
     )
     if job is None:
         raise ApiError(
-            f"There is no task {task_id!r} in this workspace.", type=ErrorType.NOT_FOUND, param="id"
+            f"There is no task {task_id!r} in this workspace.", code=ErrorType.NOT_FOUND, param="id"
         )
     return job
 
@@ -476,8 +478,6 @@ def cancel_task(request, task_id: str):
     job.refresh_from_db()
     return json_response(task_dict(request, job))
 
-
-TASKS_LIMIT = (1, 100, 20)
 
 
 @require_GET

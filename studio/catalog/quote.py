@@ -65,6 +65,17 @@ class Quote:
         )
 
 
+def check_prompt(prompt) -> str:
+    """Return the prompt without surrounding space; raise StudioError when it is empty or
+    longer than PROMPT_MAX_LENGTH."""
+    prompt = (prompt if isinstance(prompt, str) else "").strip()
+    if not prompt:
+        raise invalid("Write a prompt: it is what the model makes.", "prompt")
+    if len(prompt) > t.PROMPT_MAX_LENGTH:
+        raise invalid(f"The prompt can be at most {t.PROMPT_MAX_LENGTH} characters.", "prompt")
+    return prompt
+
+
 def quote(request: Mapping) -> Quote:
     """Return the Quote for `request`; raise StudioError saying what is accepted instead."""
     if not isinstance(request, Mapping):
@@ -110,7 +121,7 @@ def _model(value) -> t.Model:
     if model is None:
         raise StudioError(
             f"The model {value!r} does not exist. Models: {', '.join(t.MODELS)}.",
-            type=ErrorType.MODEL_NOT_FOUND,
+            code=ErrorType.MODEL_NOT_FOUND,
             param="model",
         )
     return model

@@ -33,6 +33,11 @@ GEMINI_TIER_KEYWORDS = {"512": 512, "1K": 1024, "2K": 2048, "4K": 4096}
 VIDEO_RESOLUTIONS = ("720P", "1080P", "4K")
 VIDEO_RESOLUTION_LONG_EDGE = {"720P": 1280, "1080P": 1920, "4K": 3840}
 
+# The longest prompt any model takes, in characters.
+PROMPT_MAX_LENGTH = 4000
+# Images one edit may send: the first is edited, the others are references.
+MAX_EDIT_IMAGES = 16
+
 DEFAULT_IMAGE_SIZE = "1024x1024"
 DEFAULT_VIDEO_SIZE = "1280x720"
 DEFAULT_DURATION = 5

@@ -37,7 +37,7 @@ class InsufficientCredits(StudioError):
     """A reservation the balance, a monthly limit or a key's cap can't cover (HTTP 402)."""
 
     def __init__(self, message: str):
-        super().__init__(message, type=ErrorType.INSUFFICIENT_CREDITS)
+        super().__init__(message, code=ErrorType.INSUFFICIENT_CREDITS)
 
 
 def _sum(queryset, field: str) -> Decimal:

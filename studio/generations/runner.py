@@ -40,7 +40,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from studio.catalog import tables
-from studio.catalog.quote import quote
+from studio.catalog.quote import check_prompt, quote
 from studio.credits import ledger
 from studio.errors import StudioError
 from studio.generations import media
@@ -103,11 +103,7 @@ def submit(
     Raise StudioError for a bad request and ledger.InsufficientCredits (402) when the credits
     can't cover it — before anything is queued or any provider is called.
     """
-    prompt = (prompt or "").strip()
-    if not prompt:
-        raise StudioError("Write a prompt: it is what the model makes.", param="prompt")
-    if len(prompt) > 4000:
-        raise StudioError("The prompt can be at most 4000 characters.", param="prompt")
+    prompt = check_prompt(prompt)
     q = quote({**request, "endpoint": ENDPOINT_OF[kind]})
     if kind == JobKind.EDIT and source_asset is None:
         raise StudioError("An edit needs an image to start from.", param="image")

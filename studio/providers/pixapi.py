@@ -33,6 +33,7 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
+from studio.errors import ERRORS, ErrorType
 from studio.lib.download import sniff
 from studio.providers.base import (
     COMPLETED,
@@ -56,35 +57,20 @@ MAX_RETRY_AFTER = 30.0
 # The statuses worth another try, by method (see the module docstring).
 RETRY_STATUSES = {"GET": frozenset({429, 500, 503}), "POST": frozenset({429, 503})}
 
-# The error names of API.md's table, and the one each status means when the body doesn't say.
-ERROR_NAMES = frozenset(
-    {
-        "invalid_request_error",
-        "unauthorized",
-        "insufficient_credits",
-        "model_not_found",
-        "not_found",
-        "prompt_rejected",
-        "rate_limited",
-        "internal_error",
-        "model_unavailable",
-    }
-)
+# The error names of API.md's table (studio/errors.py), and the one each status means when
+# the body doesn't say. Two rows share 404: an unknown task is the one to assume. A 408 is
+# the server giving up on waiting, which the table has no row for: transient, like a 500.
+ERROR_NAMES = frozenset(name for name, row in ERRORS.items() if row.type is None)
 NAME_OF_STATUS = {
-    400: "invalid_request_error",
-    401: "unauthorized",
-    402: "insufficient_credits",
-    403: "unauthorized",
-    404: "not_found",
-    408: "internal_error",
-    422: "prompt_rejected",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "model_unavailable",
+    **{ERRORS[name].status: name for name in ERROR_NAMES},
+    404: ErrorType.NOT_FOUND,
+    408: ErrorType.INTERNAL,
 }
+# How each of those reads when Pixapi answers it to the studio.
 SAYS = {
     "invalid_request_error": "Pixapi refused the request as invalid",
     "unauthorized": "Pixapi refused the studio's API key (check PIXAPI_API_KEY)",
+    "permission_denied": "Pixapi doesn't allow the studio's API key to do this",
     "insufficient_credits": "The Pixapi account has too few credits for this request",
     "model_not_found": "Pixapi does not offer this model",
     "not_found": "Pixapi does not know this task",
