@@ -8,6 +8,9 @@ import pytest
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to be called
 # from one unless told it is fine (it is: nothing here is actually async).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Slow work inside a transaction raises in tests, here and in the workers they start
+# (studio/lib/transactions.py).
+os.environ.setdefault("STUDIO_IO_GUARD", "true")
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 PASSWORD = "correct-horse-battery"
@@ -18,6 +21,7 @@ def _fast_and_isolated(settings, tmp_path):
     from studio.providers.base import reset_providers
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STUDIO_IO_GUARD = True
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.LOCAL_PROVIDER_MEDIA_DIR = tmp_path / "provider"
     reset_providers()  # providers read settings when made; a test may change them

@@ -3,9 +3,11 @@
 
 - Sync images answer URLs of real PNGs it serves under /files/ (or b64_json when asked).
 - A video submit makes a task that reports `processing` on the first poll and `completed`
-  with `result.data[0].url` (a real MP4 it serves) on the next.
-- `fail_next(method, path, status, body, headers)` makes the next matching request fail,
-  for the error scenarios in either documented error shape.
+  with `result.data[0].url` (a real 1 s MP4 it serves) on the next. `deliver_video(data,
+  content_type, claimed_duration)` makes tasks deliver something else and claim a duration
+  (`result.duration`), for the tests that charge what was really delivered.
+- `fail_next(method, path, status, body, headers)` makes the next matching request fail (or
+  answer anything else), for the error scenarios in either documented error shape.
 - `route(path, handler)` adds any other response (the download tests use it).
 - `requests` records what arrived: method, path, headers and the parsed body.
 """
@@ -54,12 +56,12 @@ def png_bytes(width: int, height: int, colour=(30, 120, 200)) -> bytes:
     return buf.getvalue()
 
 
-_mp4_cache: list[bytes] = []
+_mp4_cache: dict[int, bytes] = {}
 
 
-def mp4_bytes() -> bytes:
-    """A real, tiny H.264 MP4 (rendered once per test session)."""
-    if not _mp4_cache:
+def mp4_bytes(seconds: int = 1) -> bytes:
+    """A real, tiny H.264 MP4 of `seconds` (each length rendered once per test session)."""
+    if seconds not in _mp4_cache:
         import tempfile
         from pathlib import Path
 
@@ -67,9 +69,9 @@ def mp4_bytes() -> bytes:
 
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "clip.mp4"
-            render_video(prompt="fake", width=64, height=36, duration=1, out_path=out)
-            _mp4_cache.append(out.read_bytes())
-    return _mp4_cache[0]
+            render_video(prompt="fake", width=64, height=36, duration=seconds, out_path=out)
+            _mp4_cache[seconds] = out.read_bytes()
+    return _mp4_cache[seconds]
 
 
 def parse_multipart(content_type: str, raw: bytes) -> dict:
@@ -105,6 +107,8 @@ class FakePixapi:
     requests: list[Seen] = field(default_factory=list)
     routes: dict[str, Callable] = field(default_factory=dict)
     failures: list[tuple[str, str, tuple[int, dict, bytes]]] = field(default_factory=list)
+    # What finished video tasks deliver: (bytes, content type, claimed duration or None).
+    video: tuple[bytes, str, float | None] | None = None
 
     def start(self) -> FakePixapi:
         fake = self
@@ -148,6 +152,12 @@ class FakePixapi:
 
     def fail_next(self, method: str, path: str, response: tuple[int, dict, bytes]) -> None:
         self.failures.append((method, path, response))
+
+    def deliver_video(
+        self, data: bytes, content_type: str = "video/mp4", claimed_duration: float | None = None
+    ) -> None:
+        """Make finished video tasks serve `data` and claim `claimed_duration` seconds."""
+        self.video = (data, content_type, claimed_duration)
 
     def seen(self, method: str, path: str) -> list[Seen]:
         return [r for r in self.requests if r.method == method and r.path == path]
@@ -236,14 +246,18 @@ class FakePixapi:
             task["polls"] += 1
             if task["polls"] == 1:
                 return self._json(200, {"id": task_id, "status": "processing", "progress": 50})
-            url = self.serve_file(f"{task_id}.mp4", mp4_bytes(), "video/mp4")
+            data, content_type, claimed = self.video or (mp4_bytes(), "video/mp4", None)
+            url = self.serve_file(f"{task_id}.mp4", data, content_type)
+            result = {"data": [{"url": url}]}
+            if claimed is not None:
+                result["duration"] = claimed
             return self._json(
                 200,
                 {
                     "id": task_id,
                     "status": "completed",
                     "progress": 100,
-                    "result": {"data": [{"url": url}]},
+                    "result": result,
                     "usage": {"credits": "5.00"},
                 },
             )

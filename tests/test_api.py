@@ -529,3 +529,66 @@ def test_a_prompt_one_character_too_long_is_refused(api):
     )
     body["prompt"] = "x" * PROMPT_MAX_LENGTH
     assert api.post("/v1/async/images/generations", body).status_code == 200
+
+
+# ---- sync calls: run here or queued, never both ---------------------------------------------
+
+
+def test_a_sync_call_runs_its_job_in_the_request_and_queues_nothing(
+    api, django_capture_on_commit_callbacks
+):
+    from django_q.models import OrmQ
+
+    with django_capture_on_commit_callbacks(execute=True):
+        r = api.post("/v1/images/generations", {"model": "nano-banana", "prompt": "a kite"})
+    assert r.status_code == 200 and Job.objects.get().status == "completed"
+    assert not OrmQ.objects.exists()  # no worker task that would find nothing to do
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post("/v1/async/images/generations", {"model": "nano-banana", "prompt": "a kite"})
+    assert OrmQ.objects.count() == 1  # the async route queues its job instead
+
+
+@pytest.mark.django_db(transaction=True)  # the render finishes on a thread of its own
+def test_a_sync_call_slower_than_the_wait_answers_503_with_its_task_id(api, alpha, settings):
+    import time
+
+    settings.API_SYNC_WAIT = 0.3
+    settings.LOCAL_PROVIDER_LATENCY = 1.5  # the render takes longer than the call may wait
+    r = api.post("/v1/images/generations", {"model": "nano-banana", "prompt": "a slow kite"})
+    error = assert_error(r, 503, "model_unavailable")
+    job = Job.objects.get(public_id=r["x-task-id"])
+    assert job.public_id in error["message"] and job.status == "processing"
+    deadline = time.monotonic() + 30
+    while not job.is_final and time.monotonic() < deadline:  # ...and it goes on
+        time.sleep(0.1)
+        job.refresh_from_db()
+    task = api.get(f"/v1/tasks/{job.public_id}").json()
+    assert (task["status"], task["usage"]["credits"]) == ("completed", "2.00")
+    assert ledger.balance(alpha) == D("98.00")
+
+
+def test_cancelling_a_running_local_video_through_the_api_releases_it(api, alpha):
+    from studio.generations import runner
+
+    r = api.post("/v1/async/videos/generations", {"model": "veo", "prompt": "x", "duration": 2})
+    task_id = r.json()["id"]
+    runner.run_job(Job.objects.get(public_id=task_id).pk)  # submitted: the render is queued
+    r = api.post(f"/v1/tasks/{task_id}/cancel")
+    assert r.status_code == 200 and r.json()["error"]["code"] == "cancelled"
+    assert ledger.balance(alpha) == D("100.00")
+
+
+def test_a_failed_tasks_reason_is_written_from_its_code(api, alpha, settings):
+    from studio.generations import runner
+    from studio.generations.failures import describe
+
+    settings.LOCAL_PROVIDER_FAIL_RATE = 1.0
+    r = api.post("/v1/async/images/generations", {"model": "nano-banana", "prompt": "x"})
+    job = Job.objects.get(public_id=r.json()["id"])
+    runner.run_job(job.pk)
+    job.refresh_from_db()
+    error = api.get(f"/v1/tasks/{job.public_id}").json()["error"]
+    assert error == {
+        "code": "model_unavailable",
+        "message": describe("model_unavailable", job.error_params, hints=False),
+    }

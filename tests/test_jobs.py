@@ -17,7 +17,7 @@ from django.utils import timezone
 from studio.credits import ledger
 from studio.credits.models import Reservation, Settlement
 from studio.errors import StudioError
-from studio.generations import runner
+from studio.generations import runner, running
 from studio.generations.models import Asset, Job, Lease
 from studio.providers.local import render_video_task
 from studio.providers.models import LocalTask
@@ -92,7 +92,8 @@ def test_running_a_job_twice_changes_nothing(funded, alice):
 def test_a_terminal_transition_happens_once(funded, alice):
     job = submit(funded, alice)
     assert runner.cancel(job) is True
-    assert runner.fail(job, "late", "a failure after the cancel") is False
+    assert job.fail("late", now=timezone.now()) is False
+    assert job.cancel() is False
     assert runner.cancel(job) is False
     job.refresh_from_db()
     assert (job.status, job.error_code) == ("cancelled", "cancelled")
@@ -110,7 +111,7 @@ def test_a_late_completion_loses_and_deletes_its_files(funded, alice):
 
     stored = media.store_image(png(), workspace_id=funded.id)
     job.refresh_from_db()
-    assert runner._complete(job, [stored], 1) is False
+    assert job.complete([stored], 1, timezone.now()) is False
     assert not default_storage.exists(stored.name)
     assert Asset.objects.count() == 1
 
@@ -120,8 +121,7 @@ def test_a_provider_failure_fails_the_job_and_releases_everything(funded, alice,
     job = submit(funded, alice)
     assert runner.run_job(job.pk) == "failed"
     job.refresh_from_db()
-    assert job.error_code == "model_unavailable"
-    assert "No credits were charged" in job.error_message
+    assert job.error_code == "model_unavailable" and job.error_params["retry"] is True
     assert settled(job).captured == D("0.00")
     assert ledger.balance(funded) == D("100.00")
     assert not Asset.objects.exists()
@@ -227,7 +227,7 @@ def test_a_job_past_its_deadline_times_out_and_costs_nothing(funded, alice):
     assert runner.recover(timezone.now() + timedelta(minutes=16)) == 1
     job.refresh_from_db()
     assert job.status == "failed" and job.error_code == "timeout"
-    assert "didn't finish within 15 minutes" in job.error_message
+    assert job.error_params == {"model": "veo", "minutes": 15}
     assert ledger.balance(funded) == D("100.00")
 
 
@@ -276,7 +276,7 @@ def test_a_lost_queue_message_is_sent_again(funded, alice):
     assert runner.recover() == 0  # not presumed lost yet
     later = timezone.now() + timedelta(minutes=2)
     assert runner.recover(later) == 1
-    assert queued_tasks() == [("studio.generations.runner.run_job", (job.pk,))]
+    assert queued_tasks() == [("studio.generations.running.run_job", (job.pk,))]
     assert runner.recover(later) == 0  # once per window
     assert Job.objects.get(pk=job.pk).status == "queued"
 
@@ -301,7 +301,7 @@ def test_reading_an_overdue_job_starts_a_poller(funded, alice):
     runner.nudge(job)
     assert queued_tasks() == []  # its poll is not overdue
     runner.nudge(job, timezone.now() + timedelta(seconds=30))
-    assert queued_tasks() == [("studio.generations.runner.pump", ())]
+    assert queued_tasks() == [("studio.generations.polling.pump", ())]
     assert Lease.acquire("poller", "someone", 60)
     runner.nudge(job, timezone.now() + timedelta(seconds=30))
     assert len(queued_tasks()) == 1  # a live poller is left alone
@@ -328,7 +328,7 @@ def test_a_failed_local_render_fails_the_video_and_releases(funded, alice, setti
     assert LocalTask.objects.get(pk=job.provider_task_id).status == "failed"
     runner.poll_job(job.pk)
     job.refresh_from_db()
-    assert job.status == "failed" and "No credits were charged" in job.error_message
+    assert (job.status, job.error_code) == ("failed", "model_unavailable")
     assert ledger.balance(funded) == D("100.00")
 
 
@@ -347,11 +347,100 @@ def test_inputs_go_to_the_provider_with_their_own_type_and_name(funded, alice):
         user=alice,
         made_by="upload",
     )
-    source = runner._input_image(asset)
+    source = running._input_image(asset)
     assert (source.content_type, source.filename) == ("image/jpeg", "original.jpg")
     assert source.data == media.open_asset(asset)
     webp = io.BytesIO()
     Image.new("RGB", (40, 30)).save(webp, "WEBP")
     name = default_storage.save("inputs/1/ref.webp", webp)
-    reference = runner._from_storage(name)
+    reference = running._from_storage(name)
     assert (reference.content_type, reference.filename) == ("image/webp", "ref.webp")
+
+
+# ---- cancelling ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)  # the render runs on a thread with its own connection
+def test_cancelling_a_running_local_video_stops_its_render_and_releases(funded, alice):
+    import threading
+
+    from django.db import connection
+
+    job = runner.submit(
+        workspace=funded,
+        user=alice,
+        kind="animate",
+        prompt="waves",
+        request={"model": "veo", "duration": 10, "size": "640x360"},
+    )
+    assert runner.run_job(job.pk) == "processing"
+    job.refresh_from_db()
+    task_id = job.provider_task_id
+    outcome = []
+
+    def render():
+        try:
+            outcome.append(render_video_task(task_id))
+        finally:
+            connection.close()
+
+    renderer = threading.Thread(target=render)
+    renderer.start()
+    deadline = timezone.now() + timedelta(seconds=60)
+    while LocalTask.objects.get(pk=task_id).progress == 0 and timezone.now() < deadline:
+        renderer.join(0.1)  # wait until it has beaten once: it is really rendering
+    assert runner.cancel(job) is True
+    renderer.join(60)
+    assert outcome == ["superseded"]  # it stopped at its next heartbeat
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == ("cancelled", "cancelled")
+    assert settled(job).released == D("10.00") and ledger.balance(funded) == D("100.00")
+    task = LocalTask.objects.get(pk=task_id)
+    assert (task.status, task.error_code, task.output_path) == ("failed", "cancelled", "")
+    runner.poll_job(job.pk)  # a poller that comes by changes nothing
+    assert not Asset.objects.filter(job=job).exists()
+
+
+def test_a_running_local_image_job_can_be_cancelled_and_its_result_is_not_kept(funded, alice):
+    from studio.generations import media
+    from tests.test_api import png
+
+    job = submit(funded, alice)
+    assert job.claim(timezone.now())  # a worker has started it
+    assert runner.cancel(job) is True
+    stored = media.store_image(png(), workspace_id=funded.id)  # ...and finishes afterwards
+    assert job.complete([stored], 1, timezone.now()) is False
+    assert not default_storage.exists(stored.name) and not Asset.objects.exists()
+    assert Job.objects.get(pk=job.pk).status == "cancelled"
+    assert ledger.balance(funded) == D("100.00")
+
+
+def test_a_running_pixapi_job_cant_be_cancelled_as_pixapi_can_not_stop_it(funded, alice):
+    job = submit(funded, alice)
+    Job.objects.filter(pk=job.pk).update(status="processing", provider="pixapi")
+    assert runner.cancel(Job.objects.get(pk=job.pk)) is False
+    assert Job.objects.get(pk=job.pk).status == "processing"
+    assert ledger.balance(funded) == D("98.00")
+
+
+# ---- no slow work in a transaction ---------------------------------------------------------
+
+
+def test_slow_work_inside_a_transaction_is_refused(alpha, fake, settings):
+    import io
+
+    from django.db import transaction
+
+    from studio.generations import media
+    from studio.lib import download
+    from studio.lib.transactions import TransactionOpen
+    from tests.fake_pixapi import png_bytes
+
+    settings.PROVIDER_ALLOW_PRIVATE_URLS = True
+    url = fake.serve_file("a.png", png_bytes(8, 8), "image/png")
+    with transaction.atomic():
+        with pytest.raises(TransactionOpen):
+            media.store_image(io.BytesIO(png_bytes(8, 8)), workspace_id=alpha.id)
+        with pytest.raises(TransactionOpen):
+            download.download(url, io.BytesIO())
+    assert download.download(url, io.BytesIO()).content_type == "image/png"  # outside: fine

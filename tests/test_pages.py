@@ -139,6 +139,27 @@ def test_cancel_and_retry_from_the_card(client, alice, funded):
     assert Job.objects.filter(retry_of=job).exists()
 
 
+def test_a_failed_cards_reason_is_written_from_its_code_when_shown(client, alice, funded):
+    from django.utils import timezone
+    from django.utils.html import escape
+
+    job = runner.submit(
+        workspace=funded,
+        user=alice,
+        kind="generate",
+        request={"model": "nano-banana"},
+        prompt="a kite",
+    )
+    assert job.time_out(timezone.now())
+    assert (job.error_code, job.error_params) == (
+        "timeout",
+        {"model": "gemini-2.5-flash-image", "minutes": 5},
+    )
+    client.force_login(alice)
+    r = client.get(f"/jobs/{job.public_id}/", HTTP_HX_REQUEST="true")
+    assert escape(job.failure) in r.content.decode()
+
+
 def test_other_workspaces_jobs_and_assets_are_404(client, alice, funded, foreign, other, charlie):
     ledger.grant(other, 10)
     theirs = runner.submit(

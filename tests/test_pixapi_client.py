@@ -241,6 +241,7 @@ def test_it_lists_models():
 def test_every_error_name_of_the_table_has_words_for_when_pixapi_answers_it():
     assert set(pixapi.SAYS) == set(pixapi.ERROR_NAMES)
 
+
 TABLE = [
     (400, "invalid_request_error", True),
     (401, "unauthorized", True),

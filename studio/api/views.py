@@ -1,16 +1,20 @@
 """The Pixapi-compatible /v1 API (../shared/API.md), on the same job pipeline as the pages.
 
 Every call becomes a Job of the key's owner in the key's workspace: priced by the catalog,
-its credits reserved before any provider call (402 otherwise), run by the same runner, its
-outputs stored as that person's assets. Sync image routes wait for the job (bounded by
-API_SYNC_WAIT); async routes answer at once with a task to poll.
+its credits reserved before any provider call (402 otherwise), run by the same pipeline, its
+outputs stored as that person's assets. Async routes queue the job and answer at once with a
+task to poll; sync image routes run the job in the request instead (never both), waiting at
+most API_SYNC_WAIT seconds before answering 503 with the task's id.
+
+A POST does its slow part first — checking and storing uploads, fetching `input_image` —
+with no transaction open, then one short transaction creates the rows (assets, the job, its
+reservation, the Idempotency-Key record). A refusal then deletes what was stored.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import tempfile
 from datetime import timedelta
@@ -36,7 +40,7 @@ from studio.api.models import IDEMPOTENCY_KEY_MAX, IdempotencyRecord
 from studio.catalog import tables
 from studio.catalog.quote import money
 from studio.errors import ErrorType
-from studio.generations import media, runner
+from studio.generations import failures, media, runner
 from studio.generations.models import Asset, Job, JobKind, JobSource, JobStatus
 from studio.lib import download, signing
 
@@ -53,19 +57,6 @@ TASK_STATUS = {
     JobStatus.FAILED: "failed",
     # Pixapi clients poll until completed or failed: a cancelled task must end as one.
     JobStatus.CANCELLED: "failed",
-}
-# How a failed sync job answers: the provider's own error types keep their status.
-SYNC_FAILURE = {
-    "prompt_rejected": ErrorType.PROMPT_REJECTED,
-    "invalid_request_error": ErrorType.INVALID_REQUEST,
-    "model_not_found": ErrorType.MODEL_NOT_FOUND,
-    "rate_limited": ErrorType.MODEL_UNAVAILABLE,
-    "model_unavailable": ErrorType.MODEL_UNAVAILABLE,
-    "timeout": ErrorType.MODEL_UNAVAILABLE,
-    "worker_lost": ErrorType.MODEL_UNAVAILABLE,
-    # The studio's own upstream account failing is not the caller's 401 or 402.
-    "unauthorized": ErrorType.MODEL_UNAVAILABLE,
-    "insufficient_credits": ErrorType.MODEL_UNAVAILABLE,
 }
 
 
@@ -108,8 +99,13 @@ def task_dict(request, job: Job) -> dict:
             ]
         }
     elif job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-        data["error"] = {"code": job.error_code or job.status, "message": job.error_message}
+        data["error"] = {"code": job.error_code or job.status, "message": _failure(job)}
     return data
+
+
+def _failure(job: Job) -> str:
+    """Why the job failed, in the API's English, without the pages' hints."""
+    return failures.describe(job.error_code, job.error_params, hints=False)
 
 
 def submission_dict(job: Job) -> dict:
@@ -129,10 +125,9 @@ def _credit_headers(job: Job) -> dict:
 def images_response(request, job: Job, response_format: str) -> JsonResponse:
     """The sync image answer for an ended job: the images, or the error it ended with."""
     if job.status != JobStatus.COMPLETED:
-        error_type = SYNC_FAILURE.get(job.error_code, ErrorType.INTERNAL)
         raise ApiError(
-            job.error_message or "The job did not complete.",
-            code=error_type,
+            _failure(job),
+            code=failures.reason(job.error_code).answer,
             headers=_credit_headers(job),
         )
     data = []
@@ -187,54 +182,89 @@ def _fingerprint(endpoint: str, body: dict, files=()) -> str:
     return digest.hexdigest()
 
 
-def _submit(request, endpoint: str, fingerprint: str, make_job) -> tuple[Job, bool]:
-    """Run `make_job()` once per Idempotency-Key; return (job, replayed)."""
+class Prepared:
+    """What a POST stored before its transaction (uploads, a fetched input image): files
+    that the job's rows will point to, deleted again if the job isn't made."""
+
+    def __init__(self):
+        self.source: media.StoredMedia | None = None
+        self.inputs: dict = {}
+        self.names: list[str] = []
+
+    def discard(self) -> None:
+        if self.source is not None:
+            self.source.delete()
+        for name in self.names:
+            default_storage.delete(name)
+
+
+def _replay(request, key: str, endpoint: str, fingerprint: str, now, lock: bool = False):
+    """The job a previous call with this Idempotency-Key made, if any (None: the key is
+    free). Raise ApiError when the key was used for a different request."""
+    records = IdempotencyRecord.objects.filter(api_key=request.api_key, key=key)
+    if lock:
+        records = records.select_for_update()
+    record = records.select_related("job").first()
+    if record is None:
+        return None
+    if record.created_at <= now - IDEMPOTENCY_WINDOW:  # older than the window: free again
+        if lock:
+            record.delete()
+        return None
+    if (record.endpoint, record.fingerprint) != (endpoint, fingerprint):
+        raise ApiError(
+            "This Idempotency-Key was already used for a different request; "
+            "use a new key for a new request.",
+            param="Idempotency-Key",
+        )
+    return record.job
+
+
+def _submit(request, endpoint: str, fingerprint: str, make_job, prepare=None):
+    """Make the job once per Idempotency-Key; return (job, replayed).
+
+    `prepare()` does the slow part (it stores files) with no transaction open, and returns a
+    Prepared; then `make_job(prepared)` creates the rows in one short transaction. A repeat
+    of a recorded call is answered from its record before anything is prepared.
+    """
     key = request.headers.get("Idempotency-Key", "").strip()
-    if not key:
-        # One transaction: a refused reservation takes the uploaded source asset with it.
-        with transaction.atomic():
-            return make_job(), False
     if len(key) > IDEMPOTENCY_KEY_MAX:
         raise ApiError(
             f"Idempotency-Key can be at most {IDEMPOTENCY_KEY_MAX} characters.",
             param="Idempotency-Key",
         )
     now = timezone.now()
-    for _attempt in range(2):
-        try:
-            with transaction.atomic():
-                record = (
-                    IdempotencyRecord.objects.select_for_update()
-                    .filter(api_key=request.api_key, key=key)
-                    .select_related("job")
-                    .first()
-                )
-                if record and record.created_at > now - IDEMPOTENCY_WINDOW:
-                    if (record.endpoint, record.fingerprint) != (endpoint, fingerprint):
-                        raise ApiError(
-                            "This Idempotency-Key was already used for a different request; "
-                            "use a new key for a new request.",
-                            param="Idempotency-Key",
+    if key and (job := _replay(request, key, endpoint, fingerprint, now)):
+        return job, True
+    prepared = prepare() if prepare else Prepared()
+    try:
+        for _attempt in range(2):
+            try:
+                with transaction.atomic():
+                    if key and (job := _replay(request, key, endpoint, fingerprint, now, True)):
+                        prepared.discard()  # a concurrent first call made it meanwhile
+                        return job, True
+                    job = make_job(prepared)
+                    if key:
+                        IdempotencyRecord.objects.create(
+                            api_key=request.api_key,
+                            key=key,
+                            endpoint=endpoint,
+                            fingerprint=fingerprint,
+                            job=job,
+                            created_at=now,
                         )
-                    return record.job, True
-                if record:  # older than the window: the key is free again
-                    record.delete()
-                job = make_job()
-                IdempotencyRecord.objects.create(
-                    api_key=request.api_key,
-                    key=key,
-                    endpoint=endpoint,
-                    fingerprint=fingerprint,
-                    job=job,
-                    created_at=now,
-                )
-                return job, False
-        except IntegrityError:
-            continue  # a concurrent first call won; read its record
+                    return job, False
+            except IntegrityError:
+                continue  # a concurrent first call won; read its record
+    except BaseException:
+        prepared.discard()
+        raise
+    prepared.discard()
     raise ApiError("Could not record the Idempotency-Key; try again.", code=ErrorType.INTERNAL)
 
 
-def _new_job(request, kind: str, body: dict, **extra) -> Job:
+def _new_job(request, kind: str, body: dict, *, sync: bool = False, **extra) -> Job:
     _model_allowed(request, body.get("model"))
     request_fields = {
         k: body.get(k)
@@ -249,19 +279,18 @@ def _new_job(request, kind: str, body: dict, **extra) -> Job:
         prompt=body.get("prompt") or "",
         source=JobSource.API,
         api_key=request.api_key,
+        enqueue_job=not sync,  # a sync call runs its job itself
         **extra,
     )
 
 
-def _wait_for(job: Job) -> Job:
-    """Run the job here if no worker has claimed it yet, then wait until it ends."""
-    if job.status == JobStatus.QUEUED:
-        runner.run_job(job.pk)
-    return runner.wait(job, settings.API_SYNC_WAIT)
-
-
-def _finish_sync(request, job: Job, response_format: str):
-    job = _wait_for(job)
+def _finish_sync(request, job: Job, replayed: bool, response_format: str):
+    """Run the sync call's job here (or, for a repeat, wait for the first call's), for at
+    most API_SYNC_WAIT seconds; answer with its images, its error, or a 503 with its id."""
+    if replayed:
+        job = runner.wait(job, settings.API_SYNC_WAIT)
+    else:
+        job = runner.run_in_request(job, settings.API_SYNC_WAIT)
     if not job.is_final:
         raise ApiError(
             f"The image is taking longer than {settings.API_SYNC_WAIT:.0f} s. It is still "
@@ -276,25 +305,38 @@ def _finish_sync(request, job: Job, response_format: str):
     )
 
 
-def _store_upload(request, upload, *, as_asset: bool, label: str):
+def _store_uploads(request, images, mask) -> Prepared:
+    """Check every uploaded image and store it (the first as an asset to edit, the others
+    and the mask as the job's inputs): slow, so before any transaction."""
+    prepared = Prepared()
     try:
-        if as_asset:
-            stored = media.store_image(upload, workspace_id=request.workspace.id)
-            return media.make_asset(
-                stored,
-                workspace=request.workspace,
-                user=request.user,
-                made_by="upload",
-                prompt=label,
-            )
-        media.probe_image(upload)
-        upload.seek(0)
-        return default_storage.save(
-            f"inputs/{request.workspace.id}/{request.request_id}/{upload.name or 'image.png'}",
-            upload,
-        )
+        prepared.source = _checked(media.store_image, images[0], "image", request.workspace.id)
+        extra = [_store_input(request, f, f"image {i + 2}") for i, f in enumerate(images[1:])]
+        prepared.names += extra
+        prepared.inputs["images"] = extra
+        if mask:
+            prepared.inputs["mask"] = _store_input(request, mask, "mask")
+            prepared.names.append(prepared.inputs["mask"])
+    except BaseException:
+        prepared.discard()
+        raise
+    return prepared
+
+
+def _checked(store, upload, label: str, workspace_id: int):
+    try:
+        return store(upload, workspace_id=workspace_id)
     except media.MediaError as e:
         raise ApiError(f"{label} is not an image we can read: {e}.", param="image") from None
+
+
+def _store_input(request, upload, label: str) -> str:
+    """Check that an extra upload (a reference image, a mask) is an image; store it as is."""
+    _checked(lambda f, workspace_id: media.probe_image(f), upload, label, request.workspace.id)
+    upload.seek(0)
+    return default_storage.save(
+        f"inputs/{request.workspace.id}/{request.request_id}/{upload.name or 'image.png'}", upload
+    )
 
 
 # ---- endpoints ---------------------------------------------------------------------------
@@ -304,14 +346,14 @@ def _generate(request, *, sync: bool):
     body = read_json(request, GENERATION_FIELDS)
     response_format = _response_format(body.get("response_format"))
     endpoint = "images.generations" + ("" if sync else ".async")
-    job, _ = _submit(
+    job, replayed = _submit(
         request,
         endpoint,
         _fingerprint(endpoint, body),
-        lambda: _new_job(request, JobKind.GENERATE, body),
+        lambda prepared: _new_job(request, JobKind.GENERATE, body, sync=sync),
     )
     if sync:
-        return _finish_sync(request, job, response_format)
+        return _finish_sync(request, job, replayed, response_format)
     return json_response(submission_dict(job))
 
 
@@ -339,63 +381,62 @@ def _edit(request, *, sync: bool):
     endpoint = "images.edits" + ("" if sync else ".async")
     files = [*images, *([mask] if mask else [])]
 
-    def make():
-        saved: list[str] = []
-        try:
-            source = _store_upload(request, images[0], as_asset=True, label="image")
-            saved += [source.file.name, source.thumbnail.name]
-            extra = []
-            for i, f in enumerate(images[1:]):
-                extra.append(_store_upload(request, f, as_asset=False, label=f"image {i + 2}"))
-                saved.append(extra[-1])
-            inputs = {"images": extra}
-            if mask:
-                inputs["mask"] = _store_upload(request, mask, as_asset=False, label="mask")
-                saved.append(inputs["mask"])
-            return _new_job(request, JobKind.EDIT, body, source_asset=source, inputs=inputs)
-        except BaseException:
-            for name in saved:  # the transaction rolls back the rows; the files go too
-                default_storage.delete(name)
-            raise
+    def make(prepared: Prepared) -> Job:
+        source = Asset.objects.create_from(
+            prepared.source,
+            workspace=request.workspace,
+            user=request.user,
+            made_by="upload",
+            prompt="image",
+        )
+        return _new_job(
+            request, JobKind.EDIT, body, sync=sync, source_asset=source, inputs=prepared.inputs
+        )
 
-    job, _ = _submit(request, endpoint, _fingerprint(endpoint, body, files), make)
+    job, replayed = _submit(
+        request,
+        endpoint,
+        _fingerprint(endpoint, body, files),
+        make,
+        prepare=lambda: _store_uploads(request, images, mask),
+    )
     if sync:
-        return _finish_sync(request, job, response_format)
+        return _finish_sync(request, job, replayed, response_format)
     return json_response(submission_dict(job))
 
 
-def _input_asset(request, url) -> Asset | None:
-    """The image a video starts from: one of ours by its media URL, or fetched from the web."""
-    if url in (None, ""):
-        return None
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ApiError("input_image must be an http(s) URL of an image.", param="input_image")
+def _our_asset(request, url: str) -> Asset | None:
+    """The image asset of this workspace a media URL of ours points to, if it is one."""
     parts = urlsplit(url)
     segments = parts.path.strip("/").split("/")
-    if len(segments) == 3 and segments[0] == "media":
-        uid, variant = segments[1], segments[2].split(".")[0]
-        query = parse_qs(parts.query)
-        if signing.verify(uid, variant, query.get("e", [""])[0], query.get("s", [""])[0]):
-            asset = Asset.objects.for_workspace(request.workspace).filter(uid=uid).first()
-            if asset is not None and not asset.is_video:
-                return asset
-    with tempfile.TemporaryFile() as tmp:
+    if len(segments) != 3 or segments[0] != "media":
+        return None
+    uid, variant = segments[1], segments[2].split(".")[0]
+    query = parse_qs(parts.query)
+    if not signing.verify(uid, variant, query.get("e", [""])[0], query.get("s", [""])[0]):
+        return None
+    asset = Asset.objects.for_workspace(request.workspace).filter(uid=uid).first()
+    return asset if asset is not None and not asset.is_video else None
+
+
+def _fetch_input_image(request, url) -> Prepared:
+    """Fetch and check the image a video starts from, when it isn't one of ours: slow (a URL
+    may drip its bytes for a minute), so before any transaction."""
+    prepared = Prepared()
+    with tempfile.TemporaryFile(dir=media.temp_dir()) as tmp:
         try:
             download.download(url, tmp, accept=("image/",))
         except download.DownloadError as e:
             raise ApiError(
                 f"input_image could not be fetched: {e.message}", param="input_image"
             ) from None
-        tmp.seek(0)
         try:
-            stored = media.store_image(io.BytesIO(tmp.read()), workspace_id=request.workspace.id)
+            prepared.source = media.store_image(tmp, workspace_id=request.workspace.id)
         except media.MediaError as e:
             raise ApiError(
                 f"input_image is not an image we can read: {e}.", param="input_image"
             ) from None
-    return media.make_asset(
-        stored, workspace=request.workspace, user=request.user, made_by="upload", prompt=url[:200]
-    )
+    return prepared
 
 
 @require_POST
@@ -427,12 +468,29 @@ def async_images_edits(request):
 def async_videos_generations(request):
     body = read_json(request, VIDEO_FIELDS)
     endpoint = "videos.generations"
+    url = body.get("input_image")
+    if url not in (None, "") and (
+        not isinstance(url, str) or not url.startswith(("http://", "https://"))
+    ):
+        raise ApiError("input_image must be an http(s) URL of an image.", param="input_image")
+    ours = _our_asset(request, url) if url else None
 
-    def make():
-        source = _input_asset(request, body.get("input_image"))
+    def make(prepared: Prepared) -> Job:
+        source = ours
+        if prepared.source is not None:
+            source = Asset.objects.create_from(
+                prepared.source,
+                workspace=request.workspace,
+                user=request.user,
+                made_by="upload",
+                prompt=url[:200],
+            )
         return _new_job(request, JobKind.ANIMATE, body, source_asset=source)
 
-    job, _ = _submit(request, endpoint, _fingerprint(endpoint, body), make)
+    def prepare() -> Prepared:
+        return _fetch_input_image(request, url) if url and ours is None else Prepared()
+
+    job, _ = _submit(request, endpoint, _fingerprint(endpoint, body), make, prepare=prepare)
     return json_response(submission_dict(job))
 
 
@@ -472,12 +530,14 @@ def task(request, task_id: str):
 def cancel_task(request, task_id: str):
     job = _get_task_for_key(request, task_id)
     if not runner.cancel(job):
+        job.refresh_from_db()
         raise ApiError(
-            f"Task {task_id} is {job.status}: only a queued task can be cancelled.", param="id"
+            f"Task {task_id} is {job.status}: only a queued task, or a running one whose "
+            "model can stop, can be cancelled.",
+            param="id",
         )
     job.refresh_from_db()
     return json_response(task_dict(request, job))
-
 
 
 @require_GET

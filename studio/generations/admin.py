@@ -24,10 +24,10 @@ class JobAdmin(admin.ModelAdmin):
         "error_code",
     ]
     list_filter = ["status", "kind", "source", "model", "provider", "error_code"]
-    search_fields = ["public_id", "prompt", "workspace__name", "user__username", "error_message"]
+    search_fields = ["public_id", "prompt", "workspace__name", "user__username"]
     date_hierarchy = "created_at"
     list_select_related = ["workspace", "user"]
-    readonly_fields = [f.name for f in Job._meta.fields]
+    readonly_fields = [f.name for f in Job._meta.fields] + ["failure"]
     actions = ["cancel_queued", "mend_now"]
 
     def has_add_permission(self, request):

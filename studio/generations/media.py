@@ -1,8 +1,12 @@
 """Media in our own storage: saving outputs, probing them, thumbnails, signed URLs.
 
 Provider URLs expire and are never shown to users (DESIGN invariant 3), so every output is
-copied here before its job is marked completed. The URLs we hand out are signed and expire
-(`signed_path`); `views.serve_media` checks them and answers HTTP Range requests.
+copied here before its job is marked completed, and checked: an image must decode, a video
+must probe (codec, size, and a duration we measure). What is stored is what is charged. The
+URLs we hand out are signed and expire (`signed_path`); `views.serve_media` checks them and
+answers HTTP Range requests.
+
+Everything here is slow I/O and refuses to run inside a transaction (lib/transactions.py).
 """
 
 from __future__ import annotations
@@ -22,17 +26,33 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from studio.generations.models import Asset, AssetKind, new_asset_uid
 from studio.lib import signing
+from studio.lib.download import sniff
 from studio.lib.transactions import outside_transaction
 
 THUMB_EDGE = 640
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "video/mp4": "mp4"}
-# A Pillow safety valve: a "4K" request is 4096² (16.7 MP); refuse decompression bombs.
-Image.MAX_IMAGE_PIXELS = 4096 * 4096 * 2
+VIDEO_TYPES = ("video/mp4", "video/webm")
+EXTENSIONS = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "video/webm": "webm",
+}
+# The largest image we decode: twice a "4K" output (4096², 16.7 MP). Larger ones are refused
+# from their header, before a byte is decoded (a decompression bomb, or just an 8000² upload
+# that would take a core and 200 MB for nothing).
+MAX_PIXELS = 4096 * 4096 * 2
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 class MediaError(Exception):
-    """A file that is not the image or video it claims to be."""
+    """A file that is not the image or video it claims to be. `code` and `params` say why,
+    as a job stores it (generations/failures.py); the message is for the API and logs."""
+
+    def __init__(self, message: str, *, code: str = "bad_output", params: dict | None = None):
+        super().__init__(message)
+        self.code, self.params = code, params or {}
 
 
 @dataclass
@@ -56,6 +76,7 @@ class StoredMedia:
 
 
 def _save(name: str, fileobj) -> str:
+    outside_transaction("writing to media storage")
     fileobj.seek(0)
     return default_storage.save(name, File(fileobj, name=os.path.basename(name)))
 
@@ -70,15 +91,28 @@ def _thumbnail(image: Image.Image) -> io.BytesIO:
 
 def probe_image(fileobj) -> tuple[Image.Image, str]:
     """Return (decoded image, content type) or raise MediaError."""
+    outside_transaction("decoding an image")
     try:
         fileobj.seek(0)
         image = Image.open(fileobj)
+        if image.width * image.height > MAX_PIXELS:
+            raise MediaError(
+                f"images can have at most {MAX_PIXELS:,} pixels, and this one has "
+                f"{image.width}×{image.height}",
+                params={"expected": "image"},
+            )
         image.load()
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as e:
-        raise MediaError(f"not a readable image ({type(e).__name__})") from None
+        raise MediaError(
+            f"not a readable image ({type(e).__name__})", params={"expected": "image"}
+        ) from None
     content_type = IMAGE_TYPES.get(image.format or "")
     if content_type is None:
-        raise MediaError(f"images must be PNG, JPEG or WebP, not {image.format or 'unknown'}")
+        raise MediaError(
+            f"images must be PNG, JPEG or WebP, not {image.format or 'unknown'}",
+            code="unsupported_media_type",
+            params={"expected": "image", "got": (image.format or "unknown").lower()},
+        )
     return image, content_type
 
 
@@ -116,12 +150,14 @@ def probe_video(path: str | Path) -> VideoInfo:
     try:
         report = subprocess.run(command, capture_output=True, timeout=60, check=False).stderr
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise MediaError(f"not a readable video ({type(e).__name__})") from None
+        raise MediaError(
+            f"not a readable video ({type(e).__name__})", params={"expected": "video"}
+        ) from None
     report = report.decode(errors="replace")
     stream, frames = _STREAM.search(report), _FRAMES.findall(report)
     rate = _RATE.search(report[stream.end() :]) if stream else None
     if not stream or not frames or not rate or float(rate[1]) <= 0 or int(frames[-1]) == 0:
-        raise MediaError("not a readable video")
+        raise MediaError("not a readable video", params={"expected": "video"})
     count, fps = int(frames[-1]), float(rate[1])
     return VideoInfo(
         codec=stream["codec"],
@@ -154,9 +190,10 @@ def poster_frame(path: str, at: float = 0.0) -> Image.Image:
         "png",
         "-",
     ]
+    outside_transaction("reading a video frame")
     result = subprocess.run(cmd, capture_output=True, timeout=30, check=False)
     if result.returncode or not result.stdout:
-        raise MediaError("could not read a frame of the video")
+        raise MediaError("could not read a frame of the video", params={"expected": "video"})
     return Image.open(io.BytesIO(result.stdout))
 
 
@@ -173,22 +210,23 @@ def store_image(fileobj, *, uid: str | None = None, workspace_id: int) -> Stored
     )
 
 
-def store_video(path: str, *, uid: str | None = None, workspace_id: int) -> StoredMedia:
-    """Check that `path` is a playable video, then save it and a poster into our storage."""
+def store_video(
+    path: str, *, uid: str | None = None, workspace_id: int, content_type: str = "video/mp4"
+) -> StoredMedia:
+    """Check that `path` is a playable video, then save it and a poster into our storage.
+    Its duration is the one measured (probe_video), whatever the file or anyone claims."""
     info = probe_video(path)
+    poster = _thumbnail(poster_frame(path, min(0.5, info.duration / 3)))
     uid = uid or new_asset_uid()
     base = f"assets/{workspace_id}/{uid}"
     with open(path, "rb") as f:
-        name = _save(f"{base}/video.mp4", f)
-    poster = _save(
-        f"{base}/poster.jpg", _thumbnail(poster_frame(path, min(0.5, info.duration / 3)))
-    )
+        name = _save(f"{base}/video.{EXTENSIONS[content_type]}", f)
     return StoredMedia(
         uid,
         AssetKind.VIDEO,
         name,
-        poster,
-        "video/mp4",
+        _save(f"{base}/poster.jpg", poster),
+        content_type,
         os.path.getsize(path),
         info.width,
         info.height,
@@ -196,20 +234,30 @@ def store_video(path: str, *, uid: str | None = None, workspace_id: int) -> Stor
     )
 
 
+def store_output(path: str, *, expected: str, workspace_id: int) -> StoredMedia:
+    """Store the file at `path` that a job asked a model for, after checking that it is the
+    `expected` kind ("image" or "video") by its own bytes, not by what anyone declared.
+
+    Raise MediaError: `unsupported_media_type` for the other kind (a video where an image
+    was asked for, an image "of 5 s" where a video was), `bad_output` when it doesn't decode.
+    """
+    with open(path, "rb") as f:
+        got = sniff(f.read(64))
+        if got is not None and not got.startswith(f"{expected}/"):
+            raise MediaError(
+                f"the model returned {got} where {expected} was asked for",
+                code="unsupported_media_type",
+                params={"expected": expected, "got": got},
+            )
+        if expected == AssetKind.IMAGE:
+            return store_image(f, workspace_id=workspace_id)
+    content_type = got if got in VIDEO_TYPES else "video/mp4"
+    return store_video(path, workspace_id=workspace_id, content_type=content_type)
+
+
 def make_asset(stored: StoredMedia, **fields) -> Asset:
     """Create the Asset row for a stored file."""
-    return Asset.objects.create(
-        uid=stored.uid,
-        kind=stored.kind,
-        file=stored.name,
-        thumbnail=stored.thumbnail,
-        content_type=stored.content_type,
-        bytes=stored.bytes,
-        width=stored.width,
-        height=stored.height,
-        duration=stored.duration,
-        **fields,
-    )
+    return Asset.objects.create_from(stored, **fields)
 
 
 def open_asset(asset: Asset) -> bytes:

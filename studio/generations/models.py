@@ -1,22 +1,35 @@
 """Jobs (one request to make media) and Assets (the media we keep).
 
-A Job's status only moves forward, and every move is a conditional UPDATE
-(`UPDATE job SET status=<new> WHERE id=? AND status=<expected>`): when two workers, a
-restarted worker and a poller race, exactly one wins, and only the winner captures or releases
-the job's credits. See docs/jobs.md for how jobs are run and recovered.
+A Job owns its state machine:
+
+    queued ──claim──► processing ──complete──► completed
+      │  ▲               │   └──wait_for_task──► (processing, polled; see generations.polling)
+      │  └───requeue─────┤
+      └──cancel / fail───┴──cancel / fail / time_out──► cancelled / failed
+
+Every move is a method below doing one conditional UPDATE
+(`UPDATE job SET status=<new> … WHERE id=? AND status=<expected>`) and returning whether it
+won: when two workers, a restarted worker, a poller and a person pressing Cancel race, exactly
+one wins, and only the winner captures or releases the job's credits. Each method names the
+race it closes. See docs/jobs.md for how jobs are run and recovered.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from studio.catalog import tables
 from studio.catalog.quote import Quote
+from studio.credits import ledger
+from studio.generations import failures
 
 
 def new_task_id() -> str:
@@ -43,6 +56,14 @@ class JobStatus(models.TextChoices):
 
 FINAL_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.PROCESSING)
+
+# A run holds its job this long, renewing it while it works (generations.running).
+RUN_LEASE = timedelta(seconds=60)
+# A queued job whose queue message hasn't been picked up by then is enqueued again; well
+# inside the shortest model deadline (5 min), so a lost message is resent before it times out.
+QUEUED_RESEND = timedelta(seconds=90)
+# A poller holds a job it claimed to poll this long (generations.polling).
+POLL_CLAIM = timedelta(seconds=120)
 
 
 class JobSource(models.TextChoices):
@@ -76,8 +97,10 @@ class Job(models.Model):
         max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
     )
     progress = models.PositiveSmallIntegerField(default=0)
+    # Why it failed or was cancelled: a code of generations.failures and its parameters; the
+    # sentence is written when a page or the API shows it.
     error_code = models.CharField(max_length=40, blank=True)
-    error_message = models.TextField(blank=True)
+    error_params = models.JSONField(default=dict, blank=True)
 
     source_asset = models.ForeignKey(
         "Asset", models.SET_NULL, null=True, blank=True, related_name="derived_jobs"
@@ -90,7 +113,8 @@ class Job(models.Model):
     provider = models.CharField(max_length=20)
     provider_task_id = models.CharField(max_length=100, blank=True)
     # While a worker runs the provider call, it holds the job until lease_until; a lease that
-    # ran out means that worker died (see generations.runner.recover).
+    # ran out means that worker died (see generations.recovering). While queued: when its
+    # queue message is presumed lost.
     lease_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     # Async provider tasks: when to poll next and how many polls so far (for backoff).
@@ -127,6 +151,188 @@ class Job(models.Model):
         """The usage report's "tool": the studio page it came from, or "api"."""
         return JobSource.API if self.source == JobSource.API else self.kind
 
+    @property
+    def output_kind(self) -> str:
+        """What this job makes: "image" or "video" (AssetKind)."""
+        return AssetKind.VIDEO if self.kind == JobKind.ANIMATE else AssetKind.IMAGE
+
+    @property
+    def failure(self) -> str:
+        """Why it failed or was cancelled, as a page shows it; "" when it didn't."""
+        return failures.describe(self.error_code, self.error_params) if self.error_code else ""
+
+    # ---- transitions: each one conditional UPDATE; True when this caller won --------------
+
+    def _move(self, statuses: tuple[str, ...], *, match: dict | None = None, **changes) -> bool:
+        """Apply `changes` if the row is still in one of `statuses` (and matches `match`)."""
+        changed = Job.objects.filter(pk=self.pk, status__in=statuses, **(match or {})).update(
+            **changes
+        )
+        if changed:
+            for name, value in changes.items():
+                if not hasattr(value, "resolve_expression"):
+                    setattr(self, name, value)
+        return changed == 1
+
+    def claim(self, now: datetime) -> bool:
+        """queued → processing, for one run. Return False when it isn't queued any more: a
+        duplicate delivery of its queue message, a second worker, or a message resent after
+        the sync request already ran it all try, and only one UPDATE matches 'queued'."""
+        claimed = self._move(
+            (JobStatus.QUEUED,),
+            status=JobStatus.PROCESSING,
+            started_at=now,
+            progress=5,
+            attempts=F("attempts") + 1,
+            lease_until=now + RUN_LEASE,
+        )
+        if claimed:
+            self.attempts += 1
+        return claimed
+
+    def beat(self, now: datetime) -> bool:
+        """Renew a running job's lease, so a slow provider call is not mistaken for a dead
+        worker. Return False when it isn't running any more (cancelled, or timed out)."""
+        return self._move((JobStatus.PROCESSING,), lease_until=now + RUN_LEASE)
+
+    def wait_for_task(self, task_id: str, progress: int, first_poll: datetime) -> bool:
+        """Record the provider's async task and hand the job to the poller: no lease (no
+        worker holds it now), first poll at `first_poll`. Return False when it was ended
+        meanwhile (cancelled while the submit was on its way)."""
+        return self._move(
+            (JobStatus.PROCESSING,),
+            provider_task_id=task_id,
+            lease_until=None,
+            progress=max(5, min(progress, 99)),
+            next_poll_at=first_poll,
+        )
+
+    def claim_poll(self, due_at: datetime, now: datetime) -> bool:
+        """Take the poll due at `due_at` by moving next_poll_at forward from the value read:
+        of two pollers that read the same due job, one wins and the other skips it."""
+        return self._move(
+            (JobStatus.PROCESSING,),
+            match={"next_poll_at": due_at},
+            next_poll_at=now + POLL_CLAIM,
+        )
+
+    def poll_later(self, delay: float, now: datetime, progress: int | None = None) -> bool:
+        """Schedule the next poll in `delay` seconds, with the progress the provider said.
+        Return False when the job ended meanwhile."""
+        changes = {"polls": F("polls") + 1, "next_poll_at": now + timedelta(seconds=delay)}
+        if progress is not None:
+            changes["progress"] = max(5, min(int(progress), 99))
+        moved = self._move((JobStatus.PROCESSING,), **changes)
+        if moved:
+            self.polls += 1
+        return moved
+
+    def requeue(self, now: datetime) -> bool:
+        """processing → queued again, for a run whose worker died before any provider task
+        (its lease ran out). Of several recoverers that read the same dead run, one wins: the
+        UPDATE matches the lease they all read and changes it. The caller enqueues it."""
+        return self._move(
+            (JobStatus.PROCESSING,),
+            match={"provider_task_id": "", "lease_until": self.lease_until},
+            status=JobStatus.QUEUED,
+            progress=0,
+            lease_until=now + QUEUED_RESEND,
+        )
+
+    def resend(self, now: datetime) -> bool:
+        """Keep a queued job whose queue message looks lost, for one resend: of several
+        recoverers, the one whose UPDATE moves the lease it read wins and enqueues it."""
+        return self._move(
+            (JobStatus.QUEUED,),
+            match={"lease_until": self.lease_until},
+            lease_until=now + QUEUED_RESEND,
+        )
+
+    def complete(self, outputs: list, delivered: Decimal | int, now: datetime) -> bool:
+        """processing → completed: the stored `outputs` (media.StoredMedia) become its assets
+        and the credits for what was `delivered` (images, or seconds of video) are captured,
+        the rest released — all in one short transaction that touches only rows.
+
+        Return False when it had ended meanwhile (timed out, cancelled, or another run
+        completed it): then nothing is charged and the files are deleted.
+        """
+        won = False
+        try:
+            with transaction.atomic():
+                won = self._move(
+                    (JobStatus.PROCESSING,),
+                    status=JobStatus.COMPLETED,
+                    progress=100,
+                    finished_at=now,
+                    lease_until=None,
+                    next_poll_at=None,
+                    error_code="",
+                    error_params={},
+                )
+                if won:
+                    for item in outputs:
+                        Asset.objects.create_from(
+                            item,
+                            workspace_id=self.workspace_id,
+                            user_id=self.user_id,
+                            job=self,
+                            parent_id=self.source_asset_id,
+                            made_by=self.kind,
+                            prompt=self.prompt,
+                            model=self.model,
+                            created_at=now,
+                        )
+                    ledger.capture(self, self.quote_obj.for_delivery(delivered), now)
+        finally:
+            if not won:
+                for item in outputs:
+                    item.delete()
+        return won
+
+    def fail(
+        self,
+        code: str,
+        params: dict | None = None,
+        now: datetime | None = None,
+        *,
+        statuses: tuple[str, ...] = ACTIVE_STATUSES,
+        match: dict | None = None,
+    ) -> bool:
+        """End the job as failed for `code` (generations.failures) and release all its
+        credits. Return False when it wasn't in one of `statuses` any more: of a late
+        completion, a timeout and a cancel, only the first ends it."""
+        return self._end(JobStatus.FAILED, code, params, now, statuses, match)
+
+    def cancel(self, now: datetime | None = None, *, running: bool = False) -> bool:
+        """End the job as cancelled and release all its credits: a queued one, or also a
+        running one when `running` (its provider can stop it; the caller stops it). Return
+        False when it had started (and not `running`) or ended: a worker's claim and a cancel
+        race on the same row, and only one UPDATE matches."""
+        statuses = ACTIVE_STATUSES if running else (JobStatus.QUEUED,)
+        return self._end(JobStatus.CANCELLED, "cancelled", {}, now, statuses)
+
+    def time_out(self, now: datetime) -> bool:
+        """Fail a job past its model's deadline (see fail)."""
+        minutes = max(1, round(tables.MODELS[self.model].timeout / 60))
+        return self.fail("timeout", {"model": self.model, "minutes": minutes}, now)
+
+    def _end(self, status, code, params, now, statuses, match=None) -> bool:
+        now = now or timezone.now()
+        with transaction.atomic():
+            won = self._move(
+                statuses,
+                match=match,
+                status=status,
+                error_code=code[:40],
+                error_params=params or {},
+                finished_at=now,
+                lease_until=None,
+                next_poll_at=None,
+            )
+            if won:
+                ledger.release(self, code[:40], now)
+        return won
+
 
 class AssetKind(models.TextChoices):
     IMAGE = "image", "Image"
@@ -136,6 +342,21 @@ class AssetKind(models.TextChoices):
 class AssetQuerySet(models.QuerySet):
     def for_workspace(self, workspace) -> AssetQuerySet:
         return self.filter(workspace=workspace, deleted_at__isnull=True)
+
+    def create_from(self, stored, **fields) -> Asset:
+        """Create the Asset row of a file already in our storage (media.StoredMedia)."""
+        return self.create(
+            uid=stored.uid,
+            kind=stored.kind,
+            file=stored.name,
+            thumbnail=stored.thumbnail,
+            content_type=stored.content_type,
+            bytes=stored.bytes,
+            width=stored.width,
+            height=stored.height,
+            duration=stored.duration,
+            **fields,
+        )
 
 
 def asset_path(asset: Asset, filename: str) -> str:

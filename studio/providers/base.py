@@ -43,7 +43,12 @@ FINAL_STATUSES = (COMPLETED, FAILED)
 
 
 class ProviderError(Exception):
-    """A provider call failed. See the module docstring for `permanent`."""
+    """A provider call failed. See the module docstring for `permanent`.
+
+    `code` names the failure (a row of generations.failures: the error table's names as the
+    upstream answered them, or the downloader's codes). `detail` is what a job's failure
+    quotes of it: the upstream's own words when it gave some (else the message).
+    """
 
     def __init__(
         self,
@@ -51,8 +56,9 @@ class ProviderError(Exception):
         *,
         permanent: bool,
         status: int | None = None,
-        code: str = "provider_error",
+        code: str = "generation_failed",
         retry_after: float | None = None,
+        detail: str | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -60,6 +66,7 @@ class ProviderError(Exception):
         self.status = status
         self.code = code
         self.retry_after = retry_after
+        self.detail = message if detail is None else detail
 
     def __repr__(self) -> str:
         kind = "permanent" if self.permanent else "transient"
@@ -106,8 +113,8 @@ class TaskState:
     outputs: list[MediaOutput] = field(default_factory=list)
     error_code: str | None = None
     error_message: str | None = None
-    # Seconds of video delivered, when the provider says (else the pipeline measures it).
-    duration: float | None = None
+    # No duration: what a video lasts is measured in the file we store, never taken from
+    # what a provider says (generations.outputs).
 
     @property
     def is_final(self) -> bool:
@@ -121,6 +128,10 @@ class Provider(ABC):
     idempotent_submit: bool = False
     # True when image-to-video needs InputImage.url (the upstream fetches it itself).
     needs_public_input_url: bool = False
+    # True when work it has started can be stopped: `cancel` stops an async task, and a
+    # synchronous call in progress may simply be abandoned (its result is discarded, and
+    # nothing is charged upstream). Pixapi documents no cancel, so it can't.
+    can_cancel: bool = False
 
     @abstractmethod
     def generate_images(
@@ -158,6 +169,11 @@ class Provider(ABC):
     @abstractmethod
     def get_task(self, task_id: str) -> TaskState:
         """Return the task's current state. Raise ProviderError (permanent when unknown)."""
+
+    def cancel(self, task_id: str) -> bool:
+        """Stop the async task `task_id`; return False when it had already ended. Only called
+        when `can_cancel`. Raise ProviderError."""
+        raise NotImplementedError(f"{self.name} can't cancel tasks")
 
     @abstractmethod
     def list_models(self) -> list[dict]:

@@ -105,6 +105,7 @@ class PixapiError(Exception):
         code: str = "internal_error",
         request_id: str | None = None,
         retry_after: float | None = None,
+        detail: str | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -112,6 +113,7 @@ class PixapiError(Exception):
         self.code = code
         self.request_id = request_id
         self.retry_after = retry_after
+        self.detail = detail
 
     def to_provider_error(self) -> ProviderError:
         return ProviderError(
@@ -120,6 +122,7 @@ class PixapiError(Exception):
             status=self.status,
             code=self.code,
             retry_after=self.retry_after,
+            detail=self.detail,
         )
 
 
@@ -259,6 +262,7 @@ def error_from_response(response: httpx.Response, secret: str | None) -> APIStat
         code=name,
         request_id=str(request_id) if request_id else None,
         retry_after=parse_retry_after(response.headers.get("retry-after")),
+        detail=upstream or f"HTTP {status}",
     )
 
 
@@ -406,6 +410,7 @@ class PixapiProvider(Provider):
     name = "pixapi"
     idempotent_submit = False
     needs_public_input_url = True
+    can_cancel = False  # API.md: Pixapi documents no way to cancel a task
 
     def __init__(
         self,
@@ -555,8 +560,6 @@ class PixapiProvider(Provider):
         if status == COMPLETED:
             state.outputs = self._outputs(result.get("data"), "video")
             state.progress = 100
-            if isinstance(result.get("duration"), int | float):
-                state.duration = float(result["duration"])
         elif status == FAILED:
             error = body.get("error") if isinstance(body.get("error"), dict) else {}
             state.error_code = str(error.get("code") or "internal_error")

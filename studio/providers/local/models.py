@@ -102,6 +102,12 @@ class LocalTask(models.Model):
             finished_at=now,
         )
 
+    def cancel(self, now: datetime) -> bool:
+        """End the task as cancelled (failed, code "cancelled"), queued or rendering. The
+        render finds out at its next beat, which no longer matches, and stops; a queued one
+        is never claimed. Return False when it had already ended."""
+        return self.fail("cancelled", "Cancelled.", now)
+
     def is_stale(self, now: datetime) -> bool:
         return self.status in (QUEUED, PROCESSING) and self.heartbeat_at < now - STALE_AFTER
 

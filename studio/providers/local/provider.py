@@ -112,6 +112,9 @@ class LocalProvider(Provider):
     # Rendering again costs nothing, so a crashed image job may simply be run again.
     idempotent_submit = True
     needs_public_input_url = False
+    # A render stops at its next heartbeat once its task is cancelled; an image call's
+    # result is simply not kept.
+    can_cancel = True
 
     def _start_call(self) -> None:
         if latency := settings.LOCAL_PROVIDER_LATENCY:
@@ -240,6 +243,15 @@ class LocalProvider(Provider):
                 log.exception("Could not queue local render %s again", task.id)
         return task_state(task)
 
+    def cancel(self, task_id: str) -> bool:
+        """Cancel the render: a queued one never starts, a running one stops at its next
+        heartbeat (LocalTask.beat fails) and leaves no file behind."""
+        task = LocalTask.objects.filter(pk=task_id).first()
+        if task is None or not task.cancel(timezone.now()):
+            return False
+        _forget_input(task.request)
+        return True
+
     def list_models(self) -> list[dict]:
         """Return the catalog's models as `GET /v1/models` objects."""
         self._start_call()
@@ -265,7 +277,6 @@ def task_state(task: LocalTask) -> TaskState:
     state = TaskState(id=task.id, status=task.status, progress=task.progress)
     if task.status == COMPLETED:
         state.outputs = [MediaOutput(path=task.output_path, content_type="video/mp4")]
-        state.duration = float(task.duration) if task.duration is not None else None
     elif task.status == FAILED:
         state.error_code, state.error_message = task.error_code, task.error_message
     return state
