@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint check bench clean
+.PHONY: run test test-fast lint check bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test /usr/bin/chromium
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+# Everything but the slow and browser tests: the lane to run while working.
+test-fast: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -m "not slow and not browser"
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -151,27 +152,37 @@ ROOT = Path(__file__).resolve().parent.parent
 class Worker:
     """A django-q2 cluster (`manage.py qcluster`) in its own process group, on the test DB."""
 
+    # django-q2 logs this (at INFO) once its worker processes are forked and it takes tasks.
+    READY = re.compile(rb"Q Cluster \S+ \[[^\]]*\] running\.")
+    START_TIMEOUT = 60
+
     def __init__(self, env: dict, log_path: Path):
         self.env = env
         self.log_path = log_path
         self.proc = None
 
     def start(self) -> Worker:
+        """Start the cluster and return once it is ready for tasks (or fail with its log)."""
         import subprocess
         import sys
         import time
 
         self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop/kill)
+        since = self.log.tell()  # a restarted worker appends to the same log
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"],
             cwd=ROOT,
-            env=self.env,
+            # At INFO, so the readiness line is written; everything else is as asked.
+            env={**self.env, "Q_LOG_LEVEL": "INFO"},
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        time.sleep(1.5)  # the cluster forks its workers
-        assert self.proc.poll() is None, self.log_path.read_text()[-2000:]
+        deadline = time.monotonic() + self.START_TIMEOUT
+        while not self.READY.search(self.log_path.read_bytes()[since:]):
+            assert self.proc.poll() is None, self.log_path.read_text()[-2000:]
+            assert time.monotonic() < deadline, self.log_path.read_text()[-2000:]
+            time.sleep(0.05)
         return self
 
     def kill(self) -> None:

@@ -548,6 +548,7 @@ def test_a_sync_call_runs_its_job_in_the_request_and_queues_nothing(
     assert OrmQ.objects.count() == 1  # the async route queues its job instead
 
 
+@pytest.mark.slow  # waits for a render that is slower than the call may wait
 @pytest.mark.django_db(transaction=True)  # the render finishes on a thread of its own
 def test_a_sync_call_slower_than_the_wait_answers_503_with_its_task_id(api, alpha, settings):
     import time

@@ -161,12 +161,20 @@ def test_a_refund_restores_the_balance_and_the_monthly_total(alpha, bob):
 
 
 def test_last_months_spending_does_not_count_against_this_month(alpha, bob):
-    ledger.grant(alpha, 100, now=timezone.now() - timedelta(days=40))
+    now = timezone.now()
+    last_month = now - timedelta(days=35)  # always in an earlier calendar month
+    ledger.grant(alpha, 100, now=now - timedelta(days=40))
     Membership.objects.filter(user=bob).update(monthly_limit=D("4.00"))
     old = make_job(alpha, bob)
-    ledger.reserve(alpha, bob, old, old.quote_obj, now=timezone.now() - timedelta(days=35))
+    ledger.reserve(alpha, bob, old, old.quote_obj, now=last_month)
+    assert ledger.spent_this_month(alpha, bob, last_month) == D("4.00")  # its limit was used
+    assert ledger.spent_this_month(alpha, bob, now) == D("0.00")
     job = make_job(alpha, bob)
-    ledger.reserve(alpha, bob, job, job.quote_obj)
+    assert ledger.reserve(alpha, bob, job, job.quote_obj, now).amount == D("4.00")
+    assert ledger.spent_this_month(alpha, bob, now) == D("4.00")
+    late = make_job(alpha, bob)
+    with pytest.raises(ledger.InsufficientCredits):  # this month's limit is now used up
+        ledger.reserve(alpha, bob, late, late.quote_obj, now)
 
 
 def test_an_api_key_cap_refuses_past_the_cap(alpha, alice):

@@ -360,6 +360,7 @@ def test_inputs_go_to_the_provider_with_their_own_type_and_name(funded, alice):
 # ---- cancelling ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # renders part of a real video
 @pytest.mark.django_db(transaction=True)  # the render runs on a thread with its own connection
 def test_cancelling_a_running_local_video_stops_its_render_and_releases(funded, alice):
     import threading
