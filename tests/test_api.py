@@ -593,3 +593,15 @@ def test_a_failed_tasks_reason_is_written_from_its_code(api, alpha, settings):
         "code": "model_unavailable",
         "message": describe("model_unavailable", job.error_params, hints=False),
     }
+
+
+def test_an_edit_refused_for_its_price_keeps_none_of_its_uploads(api, alpha, settings):
+    ledger.adjust(alpha, D("-99"))  # 1 credit left; a gemini-3-pro edit costs 8
+    r = api.multipart(
+        "/v1/images/edits",
+        {"model": "nano-banana-pro", "prompt": "x", "image[]": [png(), png(), png()]},
+    )
+    assert_error(r, 402, "insufficient_credits")
+    assert not Asset.objects.exists() and not Job.objects.exists()
+    stored = [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]
+    assert stored == []

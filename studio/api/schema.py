@@ -430,7 +430,8 @@ def document() -> dict:
             },
             "/v1/tasks/{task_id}/cancel": {
                 "post": {
-                    "summary": "Cancel a queued task; its credits are released",
+                    "summary": "Cancel a queued task, or a running one whose model can stop; "
+                    "its credits are released",
                     "parameters": _task_param(),
                     "responses": {
                         "200": {"description": "OK", "headers": REQUEST_ID, **_json(_ref("Task"))},

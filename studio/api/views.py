@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import tempfile
+from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -43,6 +44,7 @@ from studio.errors import ErrorType
 from studio.generations import failures, media, runner
 from studio.generations.models import Asset, Job, JobKind, JobSource, JobStatus
 from studio.lib import download, signing
+from studio.lib.transactions import outside_transaction
 
 GENERATION_FIELDS = {"model", "prompt", "n", "size", "quality", "response_format", "user"}
 EDIT_FIELDS = GENERATION_FIELDS | {"image", "image[]", "mask"}
@@ -310,10 +312,13 @@ def _store_uploads(request, images, mask) -> Prepared:
     and the mask as the job's inputs): slow, so before any transaction."""
     prepared = Prepared()
     try:
-        prepared.source = _checked(media.store_image, images[0], "image", request.workspace.id)
-        extra = [_store_input(request, f, f"image {i + 2}") for i, f in enumerate(images[1:])]
-        prepared.names += extra
-        prepared.inputs["images"] = extra
+        with _unreadable("image"):
+            prepared.source = media.store_image(images[0], workspace_id=request.workspace.id)
+        prepared.inputs["images"] = []
+        for i, upload in enumerate(images[1:]):
+            name = _store_input(request, upload, f"image {i + 2}")
+            prepared.names.append(name)
+            prepared.inputs["images"].append(name)
         if mask:
             prepared.inputs["mask"] = _store_input(request, mask, "mask")
             prepared.names.append(prepared.inputs["mask"])
@@ -323,17 +328,21 @@ def _store_uploads(request, images, mask) -> Prepared:
     return prepared
 
 
-def _checked(store, upload, label: str, workspace_id: int):
+@contextmanager
+def _unreadable(label: str):
+    """Answer 400 for an upload that isn't an image we can read."""
     try:
-        return store(upload, workspace_id=workspace_id)
+        yield
     except media.MediaError as e:
         raise ApiError(f"{label} is not an image we can read: {e}.", param="image") from None
 
 
 def _store_input(request, upload, label: str) -> str:
     """Check that an extra upload (a reference image, a mask) is an image; store it as is."""
-    _checked(lambda f, workspace_id: media.probe_image(f), upload, label, request.workspace.id)
+    with _unreadable(label):
+        media.probe_image(upload)
     upload.seek(0)
+    outside_transaction("storing an upload")
     return default_storage.save(
         f"inputs/{request.workspace.id}/{request.request_id}/{upload.name or 'image.png'}", upload
     )

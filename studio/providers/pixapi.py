@@ -35,6 +35,7 @@ from django.conf import settings
 
 from studio.errors import ERRORS, ErrorType
 from studio.lib.download import sniff
+from studio.lib.transactions import outside_transaction
 from studio.providers.base import (
     COMPLETED,
     FAILED,
@@ -305,6 +306,7 @@ class PixapiClient:
 
     def request(self, method: str, path: str, **kwargs) -> dict:
         """Send one API call with the retry rules of the module docstring; return the JSON."""
+        outside_transaction(f"calling Pixapi ({method} {path})")
         if not self.api_key:
             raise AuthenticationError(
                 "The studio has no Pixapi key: set PIXAPI_API_KEY, or use STUDIO_PROVIDER=local.",

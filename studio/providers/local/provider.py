@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from studio.catalog.tables import MODELS
+from studio.lib.transactions import outside_transaction
 from studio.providers.base import (
     COMPLETED,
     FAILED,
@@ -47,7 +48,8 @@ class InjectedFailure(Exception):
 
 
 class Superseded(Exception):
-    """Raised inside a render whose task was queued again after it was presumed dead."""
+    """Raised inside a render whose task is no longer its own: cancelled, or queued again
+    after it was presumed dead."""
 
 
 def injected_failure_message() -> str:
@@ -117,6 +119,7 @@ class LocalProvider(Provider):
     can_cancel = True
 
     def _start_call(self) -> None:
+        outside_transaction("calling the local renderer")
         if latency := settings.LOCAL_PROVIDER_LATENCY:
             time.sleep(latency)
 
@@ -285,8 +288,9 @@ def task_state(task: LocalTask) -> TaskState:
 def render_video_task(task_id: str) -> str:
     """Render LocalTask `task_id` (the django-q2 task; tests call it directly).
 
-    Return what happened: "completed", "failed", "superseded" (another attempt owns the task
-    now) or "skipped" (a duplicate delivery, or the task is finished or unknown).
+    Return what happened: "completed", "failed", "superseded" (the task was cancelled, or
+    another attempt owns it now) or "skipped" (a duplicate delivery, or the task is finished
+    or unknown).
     """
     task = LocalTask.objects.filter(pk=task_id).first()
     if task is None or not task.claim(timezone.now()):
@@ -325,7 +329,12 @@ def render_video_task(task_id: str) -> str:
             on_progress=on_progress,
         )
     except Superseded:
-        log.info("Local render %s attempt %s was superseded; stopping", task.id, task.attempt)
+        log.info(
+            "Local render %s attempt %s no longer owns its task (cancelled, or queued again); "
+            "stopping",
+            task.id,
+            task.attempt,
+        )
         return "superseded"
     except InjectedFailure:
         code, message = "model_unavailable", injected_failure_message()

@@ -23,6 +23,7 @@ from pathlib import Path
 import imageio_ffmpeg
 from PIL import Image, ImageFilter, ImageOps
 
+from studio.lib.transactions import outside_transaction
 from studio.providers.local import paint
 
 FPS = 24
@@ -193,6 +194,7 @@ def render_video(
     """
     if width % 2 or height % 2:
         raise ValueError(f"H.264 needs an even width and height, not {width}x{height}")
+    outside_transaction("rendering a video")
     total = fps * duration
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
