@@ -605,3 +605,12 @@ def test_an_edit_refused_for_its_price_keeps_none_of_its_uploads(api, alpha, set
     assert not Asset.objects.exists() and not Job.objects.exists()
     stored = [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]
     assert stored == []
+
+
+def test_a_bad_edit_request_is_refused_before_its_uploads_are_checked(api, settings):
+    r = api.multipart(
+        "/v1/images/edits",
+        {"model": "nano-banana", "prompt": "x", "size": "9999x9999", "image[]": [png(), png()]},
+    )
+    assert_error(r, 400, "invalid_request_error", "size")
+    assert not settings.MEDIA_ROOT.exists() or not any(settings.MEDIA_ROOT.rglob("*.*"))

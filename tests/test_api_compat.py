@@ -251,7 +251,7 @@ def test_the_pixapi_provider_drives_a_second_studio(
                 request={"model": "nano-banana", "size": "1:1"},
             )
         )
-        assert generated.status == "completed", generated.error_message
+        assert generated.status == "completed", generated.failure
         image = generated.assets.get()
         edited = finished(
             submit(
@@ -261,7 +261,7 @@ def test_the_pixapi_provider_drives_a_second_studio(
                 source_asset=image,
             )
         )
-        assert edited.status == "completed", edited.error_message
+        assert edited.status == "completed", edited.failure
         video = finished(
             submit(
                 kind="animate",
@@ -270,7 +270,7 @@ def test_the_pixapi_provider_drives_a_second_studio(
                 source_asset=edited.assets.get(),
             )
         )
-        assert video.status == "completed", video.error_message
+        assert video.status == "completed", video.failure
     finally:
         worker.stop()
     assert {j.provider for j in (generated, edited, video)} == {"pixapi"}

@@ -69,7 +69,7 @@ def test_a_worker_killed_mid_video_finishes_it_after_a_restart_with_one_charge(
     finally:
         restarted.stop()
     job.refresh_from_db()
-    assert job.status == "completed", job.error_message
+    assert job.status == "completed", job.failure
     task = LocalTask.objects.get(pk=job.provider_task_id)
     assert task.attempt >= 2 and progress_at_kill < 100
     assert job.assets.count() == 1

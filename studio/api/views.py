@@ -39,10 +39,11 @@ from studio.api.http import (
 )
 from studio.api.models import IDEMPOTENCY_KEY_MAX, IdempotencyRecord
 from studio.catalog import tables
-from studio.catalog.quote import money
+from studio.catalog.quote import check_prompt, money, quote
 from studio.errors import ErrorType
 from studio.generations import failures, media, runner
 from studio.generations.models import Asset, Job, JobKind, JobSource, JobStatus
+from studio.generations.submitting import ENDPOINT_OF
 from studio.lib import download, signing
 from studio.lib.transactions import outside_transaction
 
@@ -266,18 +267,29 @@ def _submit(request, endpoint: str, fingerprint: str, make_job, prepare=None):
     raise ApiError("Could not record the Idempotency-Key; try again.", code=ErrorType.INTERNAL)
 
 
-def _new_job(request, kind: str, body: dict, *, sync: bool = False, **extra) -> Job:
-    _model_allowed(request, body.get("model"))
-    request_fields = {
+def _request_fields(body: dict) -> dict:
+    return {
         k: body.get(k)
         for k in ("model", "n", "size", "quality", "duration")
         if body.get(k) is not None
     }
+
+
+def _check(request, kind: str, body: dict) -> None:
+    """Refuse a bad request before its slow part (uploads, a download) is done for nothing:
+    the checks submit makes again, minus the credits."""
+    _model_allowed(request, body.get("model"))
+    check_prompt(body.get("prompt"))
+    quote({**_request_fields(body), "endpoint": ENDPOINT_OF[kind]})
+
+
+def _new_job(request, kind: str, body: dict, *, sync: bool = False, **extra) -> Job:
+    _model_allowed(request, body.get("model"))
     return runner.submit(
         workspace=request.workspace,
         user=request.user,
         kind=kind,
-        request=request_fields,
+        request=_request_fields(body),
         prompt=body.get("prompt") or "",
         source=JobSource.API,
         api_key=request.api_key,
@@ -402,6 +414,7 @@ def _edit(request, *, sync: bool):
             request, JobKind.EDIT, body, sync=sync, source_asset=source, inputs=prepared.inputs
         )
 
+    _check(request, JobKind.EDIT, body)
     job, replayed = _submit(
         request,
         endpoint,
@@ -482,6 +495,7 @@ def async_videos_generations(request):
         not isinstance(url, str) or not url.startswith(("http://", "https://"))
     ):
         raise ApiError("input_image must be an http(s) URL of an image.", param="input_image")
+    _check(request, JobKind.ANIMATE, body)
     ours = _our_asset(request, url) if url else None
 
     def make(prepared: Prepared) -> Job:
