@@ -48,6 +48,27 @@ def settlement(job):
     return Reservation.objects.get(job=job).settlement
 
 
+def next_images_are(fake, *urls: str) -> None:
+    """Make the next image generation answer with these URLs."""
+    body = json.dumps({"created": 1, "data": [{"url": url} for url in urls]}).encode()
+    fake.fail_next(
+        "POST", "/v1/images/generations", (200, {"Content-Type": "application/json"}, body)
+    )
+
+
+def generate(workspace, user, **request) -> Job:
+    job = runner.submit(
+        workspace=workspace,
+        user=user,
+        kind="generate",
+        request={"model": "nano-banana", "size": "1:1", **request},
+        prompt="a lighthouse",
+    )
+    runner.run_job(job.pk)
+    job.refresh_from_db()
+    return job
+
+
 def test_a_video_claiming_more_seconds_than_it_has_is_charged_for_what_it_has(
     upstream, alpha, alice
 ):
@@ -91,21 +112,11 @@ def test_a_video_that_doesnt_decode_fails_and_costs_nothing(upstream, alpha, ali
 
 
 def test_an_image_job_that_receives_a_video_fails_and_costs_nothing(upstream, alpha, alice):
-    url = upstream.serve_file("clip.mp4", mp4_bytes(), "image/png")  # and says it is a PNG
-    body = json.dumps({"created": 1, "data": [{"url": url}]}).encode()
-    upstream.fail_next(
-        "POST", "/v1/images/generations", (200, {"Content-Type": "application/json"}, body)
-    )
-    job = runner.submit(
-        workspace=alpha,
-        user=alice,
-        kind="generate",
-        request={"model": "nano-banana", "size": "1:1"},
-        prompt="a lighthouse",
-    )
-    assert runner.run_job(job.pk) == "failed"
-    job.refresh_from_db()
-    assert (job.error_code, job.error_params["got"]) == ("unsupported_media_type", "video/mp4")
+    # An MP4 that says it is a PNG: its bytes tell.
+    next_images_are(upstream, upstream.serve_file("clip.mp4", mp4_bytes(), "image/png"))
+    job = generate(alpha, alice)
+    assert (job.status, job.error_code) == ("failed", "unsupported_media_type")
+    assert job.error_params == {"expected": "image", "got": "video/mp4"}
     assert settlement(job).captured == D("0.00")
     assert ledger.balance(alpha) == D("100.00")
     assert not Asset.objects.exists()
@@ -114,19 +125,9 @@ def test_an_image_job_that_receives_a_video_fails_and_costs_nothing(upstream, al
 def test_images_are_charged_for_the_ones_stored_at_their_real_size(upstream, alpha, alice):
     """Asked for two, the upstream sends one, and at another size than asked: one is charged,
     and the asset records the size the file really has."""
-    url = upstream.serve_file("one.png", png_bytes(320, 200), "image/png")
-    body = json.dumps({"created": 1, "data": [{"url": url}]}).encode()
-    upstream.fail_next(
-        "POST", "/v1/images/generations", (200, {"Content-Type": "application/json"}, body)
-    )
-    job = runner.submit(
-        workspace=alpha,
-        user=alice,
-        kind="generate",
-        request={"model": "nano-banana", "size": "1:1", "n": 2},
-        prompt="a lighthouse",
-    )
-    assert runner.run_job(job.pk) == "completed"
+    next_images_are(upstream, upstream.serve_file("one.png", png_bytes(320, 200), "image/png"))
+    job = generate(alpha, alice, n=2)
+    assert job.status == "completed"
     asset = Asset.objects.get(job=job)
     assert (asset.width, asset.height) == (320, 200)
     assert (settlement(job).captured, settlement(job).released) == (D("2.00"), D("2.00"))

@@ -30,6 +30,7 @@ from studio.catalog import tables
 from studio.catalog.quote import Quote
 from studio.credits import ledger
 from studio.generations import failures
+from studio.lib.rows import update_if
 
 
 def new_task_id() -> str:
@@ -165,14 +166,8 @@ class Job(models.Model):
 
     def _move(self, statuses: tuple[str, ...], *, match: dict | None = None, **changes) -> bool:
         """Apply `changes` if the row is still in one of `statuses` (and matches `match`)."""
-        changed = Job.objects.filter(pk=self.pk, status__in=statuses, **(match or {})).update(
-            **changes
-        )
-        if changed:
-            for name, value in changes.items():
-                if not hasattr(value, "resolve_expression"):
-                    setattr(self, name, value)
-        return changed == 1
+        rows = Job.objects.filter(pk=self.pk, status__in=statuses, **(match or {}))
+        return update_if(self, rows, **changes)
 
     def claim(self, now: datetime) -> bool:
         """queued → processing, for one run. Return False when it isn't queued any more: a

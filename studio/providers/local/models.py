@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F
 
+from studio.lib.rows import update_if
 from studio.providers.base import COMPLETED, FAILED, PROCESSING, QUEUED
 
 # A render beats at least this often while it writes frames (see provider.HEARTBEAT_EVERY); one
@@ -54,14 +55,8 @@ class LocalTask(models.Model):
 
     def _update(self, statuses: tuple[str, ...], **changes) -> bool:
         """Apply `changes` if the row is still at this attempt in one of `statuses`."""
-        changed = LocalTask.objects.filter(
-            pk=self.pk, attempt=self.attempt, status__in=statuses
-        ).update(**changes)
-        if changed:
-            for name, value in changes.items():
-                if not hasattr(value, "resolve_expression"):
-                    setattr(self, name, value)
-        return changed == 1
+        rows = LocalTask.objects.filter(pk=self.pk, attempt=self.attempt, status__in=statuses)
+        return update_if(self, rows, **changes)
 
     def claim(self, now: datetime) -> bool:
         """Start rendering this attempt: queued → processing. Return False when it is not
