@@ -8,25 +8,20 @@ most API_SYNC_WAIT seconds before answering 503 with the task's id.
 
 A POST does its slow part first — checking and storing uploads, fetching `input_image` —
 with no transaction open, then one short transaction creates the rows (assets, the job, its
-reservation, the Idempotency-Key record). A refusal then deletes what was stored.
+reservation, the Idempotency-Key record; api/submissions.py). A refusal deletes what was stored.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import tempfile
 from contextlib import contextmanager
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import JsonResponse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from studio.api.auth import api_view
@@ -37,7 +32,7 @@ from studio.api.http import (
     read_json,
     reject_async_param,
 )
-from studio.api.models import IDEMPOTENCY_KEY_MAX, IdempotencyRecord
+from studio.api.submissions import Prepared, fingerprint, submit_once
 from studio.catalog import tables
 from studio.catalog.quote import check_prompt, money, quote
 from studio.errors import ErrorType
@@ -51,7 +46,6 @@ GENERATION_FIELDS = {"model", "prompt", "n", "size", "quality", "response_format
 EDIT_FIELDS = GENERATION_FIELDS | {"image", "image[]", "mask"}
 VIDEO_FIELDS = {"model", "prompt", "duration", "size", "quality", "input_image", "user"}
 RESPONSE_FORMATS = ("url", "b64_json")
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
 TASKS_LIMIT = (1, 100, 20)  # GET /v1/tasks?limit=: lowest, highest, default
 TASK_STATUS = {
     JobStatus.QUEUED: "queued",
@@ -174,99 +168,6 @@ def _int_field(value, name: str):
     return value
 
 
-def _fingerprint(endpoint: str, body: dict, files=()) -> str:
-    digest = hashlib.sha256(endpoint.encode())
-    digest.update(json.dumps(body, sort_keys=True, default=str).encode())
-    for f in files:
-        f.seek(0)
-        for chunk in f.chunks():
-            digest.update(chunk)
-        f.seek(0)
-    return digest.hexdigest()
-
-
-class Prepared:
-    """What a POST stored before its transaction (uploads, a fetched input image): files
-    that the job's rows will point to, deleted again if the job isn't made."""
-
-    def __init__(self):
-        self.source: media.StoredMedia | None = None
-        self.inputs: dict = {}
-        self.names: list[str] = []
-
-    def discard(self) -> None:
-        if self.source is not None:
-            self.source.delete()
-        for name in self.names:
-            default_storage.delete(name)
-
-
-def _replay(request, key: str, endpoint: str, fingerprint: str, now, lock: bool = False):
-    """The job a previous call with this Idempotency-Key made, if any (None: the key is
-    free). Raise ApiError when the key was used for a different request."""
-    records = IdempotencyRecord.objects.filter(api_key=request.api_key, key=key)
-    if lock:
-        records = records.select_for_update()
-    record = records.select_related("job").first()
-    if record is None:
-        return None
-    if record.created_at <= now - IDEMPOTENCY_WINDOW:  # older than the window: free again
-        if lock:
-            record.delete()
-        return None
-    if (record.endpoint, record.fingerprint) != (endpoint, fingerprint):
-        raise ApiError(
-            "This Idempotency-Key was already used for a different request; "
-            "use a new key for a new request.",
-            param="Idempotency-Key",
-        )
-    return record.job
-
-
-def _submit(request, endpoint: str, fingerprint: str, make_job, prepare=None):
-    """Make the job once per Idempotency-Key; return (job, replayed).
-
-    `prepare()` does the slow part (it stores files) with no transaction open, and returns a
-    Prepared; then `make_job(prepared)` creates the rows in one short transaction. A repeat
-    of a recorded call is answered from its record before anything is prepared.
-    """
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if len(key) > IDEMPOTENCY_KEY_MAX:
-        raise ApiError(
-            f"Idempotency-Key can be at most {IDEMPOTENCY_KEY_MAX} characters.",
-            param="Idempotency-Key",
-        )
-    now = timezone.now()
-    if key and (job := _replay(request, key, endpoint, fingerprint, now)):
-        return job, True
-    prepared = prepare() if prepare else Prepared()
-    try:
-        for _attempt in range(2):
-            try:
-                with transaction.atomic():
-                    if key and (job := _replay(request, key, endpoint, fingerprint, now, True)):
-                        prepared.discard()  # a concurrent first call made it meanwhile
-                        return job, True
-                    job = make_job(prepared)
-                    if key:
-                        IdempotencyRecord.objects.create(
-                            api_key=request.api_key,
-                            key=key,
-                            endpoint=endpoint,
-                            fingerprint=fingerprint,
-                            job=job,
-                            created_at=now,
-                        )
-                    return job, False
-            except IntegrityError:
-                continue  # a concurrent first call won; read its record
-    except BaseException:
-        prepared.discard()
-        raise
-    prepared.discard()
-    raise ApiError("Could not record the Idempotency-Key; try again.", code=ErrorType.INTERNAL)
-
-
 def _request_fields(body: dict) -> dict:
     return {
         k: body.get(k)
@@ -367,10 +268,10 @@ def _generate(request, *, sync: bool):
     body = read_json(request, GENERATION_FIELDS)
     response_format = _response_format(body.get("response_format"))
     endpoint = "images.generations" + ("" if sync else ".async")
-    job, replayed = _submit(
+    job, replayed = submit_once(
         request,
         endpoint,
-        _fingerprint(endpoint, body),
+        fingerprint(endpoint, body),
         lambda prepared: _new_job(request, JobKind.GENERATE, body, sync=sync),
     )
     if sync:
@@ -415,10 +316,10 @@ def _edit(request, *, sync: bool):
         )
 
     _check(request, JobKind.EDIT, body)
-    job, replayed = _submit(
+    job, replayed = submit_once(
         request,
         endpoint,
-        _fingerprint(endpoint, body, files),
+        fingerprint(endpoint, body, files),
         make,
         prepare=lambda: _store_uploads(request, images, mask),
     )
@@ -513,7 +414,7 @@ def async_videos_generations(request):
     def prepare() -> Prepared:
         return _fetch_input_image(request, url) if url and ours is None else Prepared()
 
-    job, _ = _submit(request, endpoint, _fingerprint(endpoint, body), make, prepare=prepare)
+    job, _ = submit_once(request, endpoint, fingerprint(endpoint, body), make, prepare=prepare)
     return json_response(submission_dict(job))
 
 
