@@ -48,7 +48,7 @@ def refuse(request, error: StudioError, target: str, fallback: str):
 
 def render_card(request, job: Job, status: int = 200, balance: bool = False):
     return render(
-        request, "front/studio.html#job-card", {"job": job, "oob_balance": balance}, status=status
+        request, "front/_job_card.html", {"job": job, "oob_balance": balance}, status=status
     )
 
 
