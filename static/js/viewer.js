@@ -101,6 +101,7 @@
     var at = items.map(key).indexOf(key(el));
     dialog.showModal();
     show(at < 0 ? 0 : at);
+    stage.focus();  // the keys below act at once, whatever the browser focused first
   }
 
   document.addEventListener("click", function (e) {
@@ -127,7 +128,8 @@
     }
   }
 
-  dialog.addEventListener("keydown", function (e) {
+  document.addEventListener("keydown", function (e) {
+    if (!dialog.open) return;
     if (e.target.closest("video") && (e.key === "ArrowLeft" || e.key === "ArrowRight")) return;
     var action = { ArrowLeft: -1, ArrowRight: 1 }[e.key];
     if (action) { show(index + action); e.preventDefault(); return; }
