@@ -227,7 +227,7 @@ def edit_ai(request, uid: str):
     except StudioError as e:
         return refuse(request, e, "#edit-feedback", asset.get_edit_url())
     if request.htmx:
-        return render_card(request, _get_job_for_user(request, job.public_id), balance=True)
+        return render_card(request, _get_job_for_user(request, job.public_id))
     return redirect("edit", uid=uid)
 
 
@@ -307,7 +307,7 @@ def animate(request, uid: str):
     except StudioError as e:
         return refuse(request, e, "#animate-feedback", asset.get_animate_url())
     if request.htmx:
-        return render_card(request, _get_job_for_user(request, job.public_id), balance=True)
+        return render_card(request, _get_job_for_user(request, job.public_id))
     return redirect("animate", uid=uid)
 
 

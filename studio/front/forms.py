@@ -68,14 +68,30 @@ def _model(data: Mapping, kind: str, default: str, strict: bool) -> t.Model:
     return t.MODELS[default]
 
 
-def _shortfall(q: Quote | None, balance: Decimal | None) -> Decimal | None:
-    if q is None or balance is None or balance >= q.credits:
-        return None
-    return q.credits - balance
+def _quality(data: Mapping, model: t.Model, strict: bool) -> str | None:
+    if not model.qualities:
+        return None  # the model ignores quality, so a stale one changes nothing
+    qualities = list(model.qualities)
+    refusal = f"{model.name} takes the qualities {', '.join(qualities)}, not {{value!r}}."
+    return _choose(data, "quality", qualities, model.default_quality, strict, refusal)
+
+
+class Priced:
+    """What a form's verdict shows about its price and the balance."""
+
+    quote: Quote | None
+    balance: Decimal | None
+
+    @property
+    def shortfall(self) -> Decimal | None:
+        """How many credits the balance lacks for this quote (None when it covers it)."""
+        if self.quote is None or self.balance is None or self.balance >= self.quote.credits:
+            return None
+        return self.quote.credits - self.balance
 
 
 @dataclass
-class ImageForm:
+class ImageForm(Priced):
     endpoint: str
     model: t.Model
     size: str  # a choice's value, or CUSTOM
@@ -143,17 +159,7 @@ class ImageForm:
                 strict,
                 f"{model.name} doesn't offer the size {{value!r}}: pick one from the list.",
             )
-        qualities = list(model.qualities)
-        self.quality = _choose(
-            data,
-            "quality",
-            qualities,
-            model.default_quality,
-            strict and bool(qualities),  # models without qualities ignore a stale one
-            f"{model.name} takes the qualities {', '.join(qualities)}, not {{value!r}}.",
-        )
-        if not qualities:
-            self.quality = None
+        self.quality = _quality(data, model, strict)
         self.n = _whole(data, "n", 1, t.N_RANGE, strict)
         limit = MAX_REFERENCES
         if len(self.references) > limit:
@@ -193,17 +199,12 @@ class ImageForm:
         return t.GPT_IMAGE_2_RULES
 
     @property
-    def shortfall(self) -> Decimal | None:
-        """How many credits the balance lacks for this quote (None when it covers it)."""
-        return _shortfall(self.quote, self.balance)
-
-    @property
     def max_references(self) -> int:
         return MAX_REFERENCES
 
 
 @dataclass
-class VideoForm:
+class VideoForm(Priced):
     model: t.Model
     duration: int
     aspect: str
@@ -246,17 +247,7 @@ class VideoForm:
 
     def _read(self, data: Mapping, source, strict: bool) -> None:
         self.model = model = _model(data, t.VIDEO, DEFAULT_VIDEO_MODEL, strict)
-        qualities = list(model.qualities)
-        self.quality = _choose(
-            data,
-            "quality",
-            qualities,
-            model.default_quality,
-            strict and bool(qualities),
-            f"{model.name} takes the qualities {', '.join(qualities)}, not {{value!r}}.",
-        )
-        if not qualities:
-            self.quality = None
+        self.quality = _quality(data, model, strict)
         default_aspect = o.aspect_of(source.width, source.height) if source else "16:9"
         self.aspect = _choose(
             data,
@@ -310,10 +301,6 @@ class VideoForm:
     def durations(self) -> range:
         low, high = t.DURATION_RANGE
         return range(low, high + 1)
-
-    @property
-    def shortfall(self) -> Decimal | None:
-        return _shortfall(self.quote, self.balance)
 
     @property
     def max_references(self) -> int:

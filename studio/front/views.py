@@ -24,6 +24,9 @@ RECENT = 12
 POLL_MAX = 50
 # Sent when credits may have moved: the composer re-checks its price against the balance.
 REFRESH = "studio:refresh"
+# Where a card's refused Re-run or Vary says why: the feedback box after the form (on a job
+# card or an asset page alike).
+NEXT_FEEDBACK = "next .card-feedback"
 # What the composer's option fragments need to know about the page they sit in.
 COMPOSER = {
     "options_id": "generate-options",
@@ -61,11 +64,10 @@ def refuse(request, error: StudioError, target: str, fallback: str):
     return redirect(fallback)
 
 
-def render_card(request, job: Job, status: int = 200, balance: bool = False):
-    response = render(
-        request, "front/_job_card.html", {"job": job, "oob_balance": balance}, status=status
-    )
-    return trigger_client_event(response, REFRESH) if balance else response
+def render_card(request, job: Job):
+    """A card just made or changed by the person, with the balance its credits moved."""
+    response = render(request, "front/_job_card.html", {"job": job, "oob_balance": True})
+    return trigger_client_event(response, REFRESH)
 
 
 # ---- the studio page and its composer --------------------------------------------------------
@@ -147,7 +149,7 @@ def generate(request):
     except StudioError as e:
         return refuse(request, e, "#generate-feedback", "studio")
     if request.htmx:
-        return render_card(request, _get_job_for_user(request, job.public_id), balance=True)
+        return render_card(request, _get_job_for_user(request, job.public_id))
     return redirect("studio")
 
 
@@ -179,14 +181,14 @@ def cancel_job(request, public_id: str):
         messages.warning(request, "It had already started, so it can't be cancelled.")
     job = _get_job_for_user(request, public_id)
     if request.htmx:
-        return render_card(request, job, balance=True)
+        return render_card(request, job)
     return redirect("studio")
 
 
-def _new_card(request, job: Job, new: Job):
+def _new_card(request, new: Job):
     """Answer a job made from another one's card: the new card, first in the page's list."""
     if request.htmx:
-        response = render_card(request, _get_job_for_user(request, new.public_id), balance=True)
+        response = render_card(request, _get_job_for_user(request, new.public_id))
         return reswap(retarget(response, "#jobs"), "afterbegin")
     messages.success(request, "Started. It's first in the list.")
     return redirect("studio")
@@ -200,8 +202,8 @@ def retry_job(request, public_id: str):
     try:
         new = runner.retry(job, request.user)
     except StudioError as e:
-        return refuse(request, e, f"#job-{job.public_id} .card-feedback", "studio")
-    return _new_card(request, job, new)
+        return refuse(request, e, NEXT_FEEDBACK, "studio")
+    return _new_card(request, new)
 
 
 @require_POST
@@ -220,8 +222,8 @@ def vary_job(request, public_id: str):
             inputs=job.inputs,
         )
     except StudioError as e:
-        return refuse(request, e, f"#job-{job.public_id} .card-feedback", "studio")
-    return _new_card(request, job, new)
+        return refuse(request, e, NEXT_FEEDBACK, "studio")
+    return _new_card(request, new)
 
 
 def catalog(request):

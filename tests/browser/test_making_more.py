@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from studio.credits import ledger
 from studio.generations import runner
 from studio.generations.models import Job
 from studio.providers.local import render_video_task
@@ -39,6 +40,14 @@ def test_use_prompt_re_run_and_vary_from_a_card(studio, open_page):
     expect(page.locator("#jobs .job-card").first).to_contain_text("with lightning")
     assert Job.objects.filter(prompt="make it stormy, with lightning", kind="edit").exists()
     assert Job.objects.filter(retry_of=studio.edit_job).count() == 1
+
+    # From the asset page too; a refusal is said where the button was.
+    ledger.adjust(studio.workspace, -ledger.balance(studio.workspace))
+    page.goto(page.url.split("/?")[0] + f"/assets/{studio.edit.uid}/")
+    page.get_by_role("button", name="Re-run · 2 credits").click()
+    error = page.locator(".card-feedback .form-error")
+    expect(error).to_contain_text("needs 2.00 credits and the workspace has 0.00")
+    assert box(error)["inView"]
 
 
 def test_reference_images_from_the_gallery_and_the_disk(studio, open_page, tmp_path):
