@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -164,7 +165,7 @@ def edit_page(request, uid: str):
         "asset": asset,
         "form": _edit_form(request, asset, request.GET),
         **EDIT_FORM,
-        "options_url": asset.get_edit_url() + "options/",
+        "options_url": reverse("edit_options", args=[asset.uid]),
         "crop_aspects": list(tools.CROP_ASPECTS),
         "can_create": request.membership.can_create,
         "jobs": jobs_for_cards(request.workspace).filter(source_asset=asset, kind=JobKind.EDIT)[:6],
@@ -179,7 +180,7 @@ def edit_options(request, uid: str):
     context = {
         "form": _edit_form(request, asset, request.GET),
         **EDIT_FORM,
-        "options_url": asset.get_edit_url() + "options/",
+        "options_url": reverse("edit_options", args=[asset.uid]),
     }
     return render(request, "front/_image_options.html", context)
 
@@ -269,7 +270,7 @@ def animate_page(request, uid: str):
             "asset": asset,
             "form": _animate_form(request, asset, request.GET),
             **ANIMATE_FORM,
-            "options_url": asset.get_animate_url() + "options/",
+            "options_url": reverse("animate_options", args=[asset.uid]),
             "jobs": jobs[:6],
             "can_create": request.membership.can_create,
         },
@@ -283,7 +284,7 @@ def animate_options(request, uid: str):
     context = {
         "form": _animate_form(request, asset, request.GET),
         **ANIMATE_FORM,
-        "options_url": asset.get_animate_url() + "options/",
+        "options_url": reverse("animate_options", args=[asset.uid]),
     }
     return render(request, "front/_video_options.html", context)
 
