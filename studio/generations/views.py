@@ -7,6 +7,7 @@ from django.http import FileResponse, Http404, HttpResponse, StreamingHttpRespon
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
+from studio.accounts.models import Membership
 from studio.generations.models import Asset
 from studio.lib import signing
 
@@ -47,10 +48,40 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 @require_safe
 def serve_media(request, uid: str, variant: str, ext: str):
-    """Serve an asset's file or thumbnail to holders of a valid signed URL, with Range."""
-    if not signing.verify(uid, variant, request.GET.get("e"), request.GET.get("s")):
+    """Serve an asset's file or thumbnail to holders of a valid signed URL, with Range.
+
+    For an asset the whole team sees, the signed URL is enough. One that is private or in
+    the trash is served only to its maker or an admin or owner of its workspace, signed in,
+    checked now — so making it private or trashing it ends every URL handed out before —
+    or, while private, to the provider through a URL signed for it (media.public_url).
+    """
+    scope = request.GET.get("to", "")
+    if not signing.verify(uid, variant, request.GET.get("e"), request.GET.get("s"), scope=scope):
         raise Http404("This link has expired or is not valid.")
-    asset = get_object_or_404(Asset, uid=uid, deleted_at__isnull=True)
+    asset = get_object_or_404(Asset, uid=uid)
+    hidden = asset.deleted_at is not None or asset.private
+    for_provider = scope == signing.PROVIDER and asset.deleted_at is None
+    if hidden and not for_provider and not _maker_or_admin(request.user, asset):
+        raise Http404("This link has expired or is not valid.")
+    response = asset_response(request, asset, variant)
+    # The URL changes when it expires, so the bytes behind one URL never change.
+    response["Cache-Control"] = "private, max-age=3600, immutable"
+    return response
+
+
+def _maker_or_admin(user, asset: Asset) -> bool:
+    if not user.is_authenticated:
+        return False
+    membership = Membership.objects.filter(user=user, workspace_id=asset.workspace_id).first()
+    return membership is not None and (asset.user_id == user.id or membership.is_admin)
+
+
+def asset_response(request, asset: Asset, variant: str = "file"):
+    """An asset's file (or its "thumb"), answering a single HTTP Range with 206 (browsers
+    need it to seek a video) and one it can't satisfy with 416. Raise Http404 when the file
+    is missing. The caller has checked who may have it, and sets Cache-Control."""
+    if variant not in signing.VARIANTS:
+        raise Http404("No such file.")
     name = asset.thumbnail.name if variant == "thumb" else asset.file.name
     if not name:
         raise Http404("No such file.")
@@ -86,7 +117,5 @@ def serve_media(request, uid: str, variant: str, ext: str):
         response = FileResponse(f, content_type=content_type)
         response["Content-Length"] = str(size)
     response["Accept-Ranges"] = "bytes"
-    # The URL changes when it expires, so the bytes behind one URL never change.
-    response["Cache-Control"] = "private, max-age=3600, immutable"
     response["X-Content-Type-Options"] = "nosniff"
     return response
