@@ -19,12 +19,8 @@
     document.body.classList.toggle("is-selecting", n > 0);
     boxes().forEach(function (b) { b.closest(".tile").classList.toggle("is-selected", b.checked); });
     document.querySelectorAll("[data-select-none]").forEach(function (el) { el.hidden = n === 0; });
-  }
-
-  function enhance() {
-    bulk.classList.add("is-enhanced");
+    // Swapped in by a filter change, it comes hidden like the page did without JavaScript.
     document.querySelectorAll("[data-select-page]").forEach(function (el) { el.hidden = false; });
-    update();
   }
 
   document.addEventListener("click", function (event) {
@@ -75,5 +71,6 @@
     names.forEach(function (name) { params.delete(name); });
   });
   document.addEventListener("htmx:afterSettle", update);
-  enhance();
+  bulk.classList.add("is-enhanced");
+  update();
 })();
