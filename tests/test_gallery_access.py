@@ -86,16 +86,24 @@ def test_another_workspace_gets_404_for_everything_of_ours(client, charlie, imag
     assert client.get(f"/s/{share.token}/").status_code == 200
 
 
-def test_a_foreign_signed_in_user_can_not_use_a_private_or_trashed_assets_media(
-    client, charlie, image
+def test_another_workspace_gets_404_for_our_media_even_with_a_signed_url(
+    client, charlie, alice, image, make_user
 ):
     urls = [media.signed_path(image), media.signed_path(image, "thumb")]
-    lifecycle.set_private(image, True, timezone.now())
-    client.force_login(charlie)
+    client.force_login(alice)
+    assert all(client.get(u).status_code == 200 for u in urls)
+    client.force_login(charlie)  # a URL copied out of our pages
     assert all(client.get(u).status_code == 404 for u in urls)
-    lifecycle.set_private(image, False, timezone.now())
-    lifecycle.trash([image.pk], timezone.now())
-    assert all(client.get(u).status_code == 404 for u in urls)
+    client.force_login(make_user("root", is_staff=True))  # the admin's previews
+    assert all(client.get(u).status_code == 200 for u in urls)
+    client.logout()  # without a session the signed URL is the permission (API clients)
+    assert all(client.get(u).status_code == 200 for u in urls)
+    for hide in (
+        lambda: lifecycle.set_private(image, True, timezone.now()),
+        lambda: lifecycle.trash([image.pk], timezone.now()),
+    ):
+        hide()
+        assert all(client.get(u).status_code == 404 for u in urls)
 
 
 @pytest.fixture

@@ -257,3 +257,26 @@ def test_old_asset_links_keep_working_after_the_migration(transactional_db):
     assert Client().get("/s/" + "t" * 32 + "/").status_code == 200
     assert Client().get("/s/" + "u" * 32 + "/").status_code == 404
     assert Asset.objects.count() == 3
+
+
+def test_staff_see_every_link_in_the_admin_and_stop_them_but_never_read_a_token(
+    client, alice, image, board
+):
+    from django.contrib.auth import get_user_model
+
+    shares = [
+        Share.start(user=alice, now=timezone.now(), expiry="never", asset=image),
+        Share.start(user=alice, now=timezone.now(), expiry="week", board=board),
+    ]
+    client.force_login(get_user_model().objects.create_superuser("root", password="a-long-pass-1"))
+    listing = text(client.get("/admin/gallery/share/"))
+    assert "share of asset" in listing and "share of board" in listing
+    assert shares[0].token not in listing
+    assert shares[0].token not in text(client.get(f"/admin/gallery/share/{shares[0].pk}/change/"))
+    assert client.get("/admin/gallery/board/").status_code == 200
+    client.post(
+        "/admin/gallery/share/",
+        {"action": "stop", "_selected_action": [s.pk for s in shares]},
+    )
+    assert not Share.objects.live(timezone.now()).exists()
+    assert client.get(shares[1].get_absolute_url()).status_code == 404

@@ -48,20 +48,12 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 @require_safe
 def serve_media(request, uid: str, variant: str, ext: str):
-    """Serve an asset's file or thumbnail to holders of a valid signed URL, with Range.
-
-    For an asset the whole team sees, the signed URL is enough. One that is private or in
-    the trash is served only to its maker or an admin or owner of its workspace, signed in,
-    checked now — so making it private or trashing it ends every URL handed out before —
-    or, while private, to the provider through a URL signed for it (media.public_url).
-    """
+    """Serve an asset's file or thumbnail to holders of a valid signed URL, with Range."""
     scope = request.GET.get("to", "")
     if not signing.verify(uid, variant, request.GET.get("e"), request.GET.get("s"), scope=scope):
         raise Http404("This link has expired or is not valid.")
     asset = get_object_or_404(Asset, uid=uid)
-    hidden = asset.deleted_at is not None or asset.private
-    for_provider = scope == signing.PROVIDER and asset.deleted_at is None
-    if hidden and not for_provider and not _maker_or_admin(request.user, asset):
+    if not _may_have(request.user, asset, scope):
         raise Http404("This link has expired or is not valid.")
     response = asset_response(request, asset, variant)
     # The URL changes when it expires, so the bytes behind one URL never change.
@@ -69,11 +61,26 @@ def serve_media(request, uid: str, variant: str, ext: str):
     return response
 
 
-def _maker_or_admin(user, asset: Asset) -> bool:
+def _may_have(user, asset: Asset, scope: str) -> bool:
+    """Whether the holder of a valid signed URL gets the asset's bytes, checked now.
+
+    Signed in, the session decides: someone outside the asset's workspace gets nothing, and
+    an asset that is private or in the trash goes only to its maker or an admin or owner of
+    its workspace (staff, who see everything in the admin, get it too). Without a session
+    (an API client, a browser's download manager) the URL is the permission, for an asset
+    the team sees; a private one goes only to the provider, through a URL signed for it
+    (media.public_url). So making an asset private or trashing it ends every URL handed out
+    before, at once.
+    """
+    hidden = asset.private or asset.deleted_at is not None
     if not user.is_authenticated:
-        return False
+        return not hidden or (scope == signing.PROVIDER and asset.deleted_at is None)
+    if user.is_staff:
+        return True
     membership = Membership.objects.filter(user=user, workspace_id=asset.workspace_id).first()
-    return membership is not None and (asset.user_id == user.id or membership.is_admin)
+    if membership is None:
+        return False
+    return not hidden or asset.user_id == user.id or membership.is_admin
 
 
 def asset_response(request, asset: Asset, variant: str = "file"):
