@@ -33,9 +33,20 @@ def _read_name(request) -> str:
     return name
 
 
-def _taken(request) -> str:
-    name = " ".join(request.POST.get("name", "").split())
-    return f"There is already a board called “{name}”: pick another name."
+def _write_name(request, write) -> bool:
+    """Check the form's `name` and `write(name)` in a transaction; when it can't be, say why
+    (no name, too long, taken) and return False."""
+    try:
+        name = _read_name(request)
+        with transaction.atomic():
+            write(name)
+    except StudioError as e:
+        messages.error(request, e.message)
+    except IntegrityError:
+        messages.error(request, f"There is already a board called “{name}”: pick another name.")
+    else:
+        return True
+    return False
 
 
 @workspace_required
@@ -69,35 +80,25 @@ def boards(request):
 def _create(request):
     if not request.membership.can_create:
         raise PermissionDenied("Making boards needs the member role.")
-    try:
-        with transaction.atomic():
-            board = Board.objects.create(
-                workspace=request.workspace, name=_read_name(request), created_by=request.user
-            )
-    except StudioError as e:
-        messages.error(request, e.message)
+    made = []
+
+    def create(name: str) -> None:
+        made.append(
+            Board.objects.create(workspace=request.workspace, name=name, created_by=request.user)
+        )
+
+    if not _write_name(request, create):
         return redirect("boards")
-    except IntegrityError:
-        messages.error(request, _taken(request))
-        return redirect("boards")
-    messages.success(request, f"Made the board “{board.name}”. Add to it from the gallery.")
-    return redirect(board)
+    messages.success(request, f"Made the board “{made[0].name}”. Add to it from the gallery.")
+    return redirect(made[0])
 
 
 @require_POST
 @workspace_required(role=Role.MEMBER)
 def rename_board(request, board_id: int):
     board = _get_board_for_user(request, board_id)
-    try:
-        name = _read_name(request)
-        with transaction.atomic():
-            Board.objects.filter(pk=board.pk).update(name=name)
-    except StudioError as e:
-        messages.error(request, e.message)
-    except IntegrityError:
-        messages.error(request, _taken(request))
-    else:
-        messages.success(request, f"Renamed to “{name}”.")
+    if _write_name(request, lambda name: Board.objects.filter(pk=board.pk).update(name=name)):
+        messages.success(request, "Renamed.")
     return redirect(board)
 
 

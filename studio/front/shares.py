@@ -32,48 +32,46 @@ from studio.generations.views import asset_response
 GONE = "This link was turned off, has expired, or never existed."
 
 
-def _expiry(request) -> str:
+def _start_or_stop(request, started: str, **target):
+    """Stop the share links of `target` (asset= or board=) when the form says `stop`, else
+    share it for the form's `expires` (day, week, month, never; a week when not given)."""
+    (thing,) = target.values()
+    now = timezone.now()
+    if request.POST.get("stop"):
+        Share.objects.filter(**target).stop(now)
+        messages.success(request, "The link and its files no longer work. Nothing else changed.")
+        return redirect(thing)
     expiry = request.POST.get("expires", "") or DEFAULT_EXPIRY
-    return expiry if expiry in SHARE_EXPIRY else ""
+    if expiry not in SHARE_EXPIRY:
+        messages.error(request, "Pick how long the link works: a day, a week, a month or always.")
+    else:
+        Share.start(user=request.user, now=now, expiry=expiry, **target)
+        messages.success(request, started)
+    return redirect(thing)
 
 
 @require_POST
 @workspace_required(role=Role.MEMBER)
 def share_asset(request, uid: str):
-    """Start sharing one asset for `expires` (day, week, month, never), or `stop`."""
+    """Start sharing one asset, or stop (its maker or an admin). A private one can't be."""
     asset = _get_asset_for_user(request, uid)
     if not may_change_asset(request.membership, asset):
         raise PermissionDenied("Only its maker or an admin can share this.")
-    now = timezone.now()
-    if request.POST.get("stop"):
-        Share.objects.filter(asset=asset).stop(now)
-        messages.success(request, "The link and its files no longer work. Nothing else changed.")
-    elif asset.private:
+    if asset.private and not request.POST.get("stop"):
         messages.error(request, "A private asset can't be shared: show it to the team first.")
-    elif not (expiry := _expiry(request)):
-        messages.error(request, "Pick how long the link works: a day, a week, a month or always.")
-    else:
-        Share.start(user=request.user, now=now, expiry=expiry, asset=asset)
-        messages.success(request, "Anyone with the link can see this, and only this.")
-    return redirect(asset)
+        return redirect(asset)
+    return _start_or_stop(request, "Anyone with the link can see this, and only this.", asset=asset)
 
 
 @require_POST
 @workspace_required(role=Role.MEMBER)
 def share_board(request, board_id: int):
-    """Start sharing a board for `expires` (day, week, month, never), or `stop`. The link
-    shows what the board holds when it is opened, except private and trashed assets."""
+    """Start sharing a board, or stop. The link shows what the board holds when it is
+    opened, except private and trashed assets."""
     board = _get_board_for_user(request, board_id)
-    now = timezone.now()
-    if request.POST.get("stop"):
-        Share.objects.filter(board=board).stop(now)
-        messages.success(request, "The link and its files no longer work. The board is as it was.")
-    elif not (expiry := _expiry(request)):
-        messages.error(request, "Pick how long the link works: a day, a week, a month or always.")
-    else:
-        Share.start(user=request.user, now=now, expiry=expiry, board=board)
-        messages.success(request, "Anyone with the link can see this board, read-only.")
-    return redirect(board)
+    return _start_or_stop(
+        request, "Anyone with the link can see this board, read-only.", board=board
+    )
 
 
 # ---- what the holder of a link sees ---------------------------------------------------------
