@@ -411,13 +411,17 @@ class Asset(models.Model):
     private = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     # In the trash since then; restorable for gallery.lifecycle.RESTORE_DAYS, then purged.
-    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = AssetQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["workspace", "-created_at"])]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"]),
+            # The trash and its count, without reading the whole gallery.
+            models.Index(fields=["workspace", "deleted_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.uid} ({self.width}x{self.height})"

@@ -27,9 +27,8 @@ class Migration(migrations.Migration):
             name='board',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='jobs', to='gallery.board'),
         ),
-        migrations.AlterField(
+        migrations.AddIndex(
             model_name='asset',
-            name='deleted_at',
-            field=models.DateTimeField(blank=True, db_index=True, null=True),
+            index=models.Index(fields=['workspace', 'deleted_at'], name='generations_workspa_b01e8f_idx'),
         ),
     ]
