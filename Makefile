@@ -4,19 +4,23 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint check bench clean
+.PHONY: run test lint check bench lock clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Reinstall only when pyproject.toml changes.
-$(VENV)/.installed-run: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e .
+# Exactly the locked versions (`make lock` regenerates the lock files from pyproject.toml);
+# reinstall only when they change. The Dockerfile installs requirements.lock too.
+$(VENV)/.installed-run: pyproject.toml requirements.lock | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: pyproject.toml requirements-test.lock | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-test.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check
 	touch $@ $(VENV)/.installed-run
 
 /usr/bin/chromium:
@@ -39,6 +43,15 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(PY) bench/run_all.py
+
+# Pin every runtime and test dependency anew (after editing pyproject.toml's ranges).
+LOCK := $(VENV)/bin/pip-compile --quiet --upgrade --strip-extras --no-emit-find-links \
+	--no-emit-index-url --no-emit-trusted-host --extra postgres --extra s3
+lock: | $(VENV)/bin/python
+	$(PY) -m pip install --quiet "pip-tools>=7.4,<8"
+	$(LOCK) --output-file requirements.lock pyproject.toml
+	$(LOCK) --extra test --constraint requirements.lock --output-file requirements-test.lock \
+		pyproject.toml
 
 clean:
 	rm -rf $(VENV) var/test artifacts staticfiles
