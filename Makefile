@@ -33,9 +33,13 @@ run: $(VENV)/.installed-run
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runstudio
 
+# The whole suite on SQLite, then the tests marked `servers` (the concurrency-critical ones)
+# again on PostgreSQL + Redis: tests/servers.py installs them from Debian when missing, starts
+# them on free ports from a temporary directory and stops them however the tests end.
 test: $(VENV)/.installed-test /usr/bin/chromium
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+	$(PY) -m tests.servers $(PY) -m pytest -m servers
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

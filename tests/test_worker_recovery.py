@@ -14,7 +14,7 @@ from studio.generations.models import Asset, Job
 from studio.providers.models import LocalTask
 from tests.conftest import Worker
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.servers]
 D = Decimal
 
 
