@@ -272,19 +272,25 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-if bucket := envstr("S3_BUCKET"):
-    STORAGES["default"] = {
+S3_BUCKET = envstr("S3_BUCKET")
+if S3_BUCKET:
+    bucket = {
+        "bucket_name": S3_BUCKET,
+        "endpoint_url": envstr("S3_ENDPOINT_URL") or None,
+        "region_name": envstr("S3_REGION") or None,
+        "access_key": envstr("S3_ACCESS_KEY_ID") or None,
+        "secret_key": envstr("S3_SECRET_ACCESS_KEY") or None,
+        "default_acl": None,
+        "querystring_auth": True,
+        "file_overwrite": False,
+    }
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": bucket}
+    # Media are served by redirecting to presigned URLs, which are signed for the host the
+    # browser will ask: the bucket's public address when ours is internal (MinIO in compose).
+    public = envstr("S3_PUBLIC_ENDPOINT_URL") or bucket["endpoint_url"]
+    STORAGES["bucket_urls"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": bucket,
-            "endpoint_url": envstr("S3_ENDPOINT_URL") or None,
-            "region_name": envstr("S3_REGION") or None,
-            "access_key": envstr("S3_ACCESS_KEY_ID") or None,
-            "secret_key": envstr("S3_SECRET_ACCESS_KEY") or None,
-            "default_acl": None,
-            "querystring_auth": True,
-            "file_overwrite": False,
-        },
+        "OPTIONS": {**bucket, "endpoint_url": public},
     }
 
 # Media we hand out are signed URLs that expire; this is how long one stays valid.
