@@ -29,7 +29,9 @@ class PatientDequeue:
         except Exception as e:  # whatever the client raises for a server that is gone
             if not self._down:
                 self._down = True
-                logger.error("The task broker is unreachable, trying every second: %s", e)
+                logger.error(
+                    "The task broker is unreachable, trying every second: %s", e, exc_info=True
+                )
             time.sleep(OUTAGE_PAUSE)
             return None
         if self._down:
