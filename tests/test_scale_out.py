@@ -23,7 +23,7 @@ from tests import servers
 from tests.conftest import ROOT, Worker, database_url, worker_env
 
 pytestmark = pytest.mark.slow
-STOP_WITHIN = 8.0  # seconds from SIGTERM to a stopped worker, whatever state its servers are in
+STOP_WITHIN = 10.0  # seconds from SIGTERM to a stopped worker, whatever state its servers are in
 
 
 def manage(env: dict, *args: str, timeout: float = 60) -> str:
