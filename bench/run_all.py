@@ -10,7 +10,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_render.py", "bench_ledger.py", "bench_poller.py", "bench_api.py"]
+BENCHES = [
+    "bench_render.py",
+    "bench_ledger.py",
+    "bench_poller.py",
+    "bench_api.py",
+    "bench_scale.py",  # starts its own PostgreSQL and Redis
+]
 
 if __name__ == "__main__":
     failed = []

@@ -2,8 +2,15 @@ from __future__ import annotations
 
 import re
 
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.conf import settings
+from django.core.files.storage import default_storage, storages
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
@@ -12,6 +19,10 @@ from studio.lib import signing
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 64 * 1024
+# How long a browser may reuse one of our media URLs (and the bucket redirect behind it).
+BROWSER_CACHE = 3600
+# A presigned bucket URL outlives the cached redirect to it by this much.
+BUCKET_URL_SLACK = 600
 
 
 def _chunks(f, start: int, length: int):
@@ -55,6 +66,8 @@ def serve_media(request, uid: str, variant: str, ext: str):
     if not name:
         raise Http404("No such file.")
     content_type = "image/jpeg" if variant == "thumb" else asset.content_type
+    if settings.S3_BUCKET:
+        return _redirect_to_bucket(name, content_type)
     try:
         size = default_storage.size(name)
         f = default_storage.open(name, "rb")
@@ -87,6 +100,26 @@ def serve_media(request, uid: str, variant: str, ext: str):
         response["Content-Length"] = str(size)
     response["Accept-Ranges"] = "bytes"
     # The URL changes when it expires, so the bytes behind one URL never change.
-    response["Cache-Control"] = "private, max-age=3600, immutable"
+    response["Cache-Control"] = f"private, max-age={BROWSER_CACHE}, immutable"
     response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _redirect_to_bucket(name: str, content_type: str) -> HttpResponse:
+    """Send the browser to a presigned URL of the file in the bucket, which answers Range
+    requests and caching itself: media bytes never pass through a web process.
+
+    The browser may reuse the redirect as long as our own response, and the presigned URL
+    outlives that, so a cached redirect never leads to an expired URL.
+    """
+    url = storages["bucket_urls"].url(
+        name,
+        parameters={
+            "ResponseContentType": content_type,
+            "ResponseCacheControl": f"private, max-age={BROWSER_CACHE}, immutable",
+        },
+        expire=BROWSER_CACHE + BUCKET_URL_SLACK,
+    )
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = f"private, max-age={BROWSER_CACHE}"
     return response
