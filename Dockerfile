@@ -1,16 +1,18 @@
-# One image, two roles: the web server (default command) or a worker:
-#   docker run … pixapi-studio                              # gunicorn on :8000
+# One image, every role (README, "Docker"; docker-compose.yml runs them all):
+#   docker run … pixapi-studio python manage.py migrate --noinput   # once, before the rest
+#   docker run … pixapi-studio                              # the web: gunicorn on :8000
 #   docker run … pixapi-studio python manage.py qcluster    # a django-q2 worker
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY studio ./studio
-# Install the dependencies, then drop the package itself: the code runs from /app.
-RUN pip install ".[postgres,redis,s3]" && pip uninstall -y pixapi-studio
+# Exactly the versions the test suite ran with (`make lock` regenerates the lock file). The
+# code itself runs from /app, not as an installed package.
+COPY requirements.lock ./
+RUN pip install --no-deps -r requirements.lock && pip check
 COPY manage.py ./
+COPY studio ./studio
 COPY templates ./templates
 COPY static ./static
 RUN SECRET_KEY=collectstatic-only STUDIO_DATA_DIR=/tmp/build STATIC_MANIFEST=true \

@@ -6,19 +6,23 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # `make run PORT=8080` serves on another port.
 PORT ?= 8000
 
-.PHONY: run test test-fast lint check bench clean
+.PHONY: run test test-fast lint check bench lock clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Reinstall only when pyproject.toml changes.
-$(VENV)/.installed-run: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e .
+# Exactly the locked versions (`make lock` regenerates the lock files from pyproject.toml);
+# reinstall only when they change. The Dockerfile installs requirements.lock too.
+$(VENV)/.installed-run: pyproject.toml requirements.lock | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e ".[test]"
+$(VENV)/.installed-test: pyproject.toml requirements-test.lock | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-test.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check
 	touch $@ $(VENV)/.installed-run
 
 /usr/bin/chromium:
@@ -28,9 +32,13 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 run: $(VENV)/.installed-run
 	$(PY) manage.py runstudio --setup --bind 127.0.0.1:$(PORT)
 
+# The whole suite on SQLite, then the tests marked `servers` (the concurrency-critical ones)
+# again on PostgreSQL + Redis: tests/servers.py installs them from Debian when missing, starts
+# them on free ports from a temporary directory and stops them however the tests end.
 test: $(VENV)/.installed-test /usr/bin/chromium
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+	$(PY) -m tests.servers $(PY) -m pytest -m servers
 
 # Everything but the slow and browser tests: the lane to run while working.
 test-fast: $(VENV)/.installed-test
@@ -43,6 +51,15 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(PY) bench/run_all.py
+
+# Pin every runtime and test dependency anew (after editing pyproject.toml's ranges).
+LOCK := $(VENV)/bin/pip-compile --quiet --upgrade --strip-extras --no-emit-find-links \
+	--no-emit-index-url --no-emit-trusted-host --extra postgres --extra s3
+lock: | $(VENV)/bin/python
+	$(PY) -m pip install --quiet "pip-tools>=7.4,<8"
+	$(LOCK) --output-file requirements.lock pyproject.toml
+	$(LOCK) --extra test --constraint requirements.lock --output-file requirements-test.lock \
+		pyproject.toml
 
 clean:
 	rm -rf $(VENV) var/test artifacts staticfiles

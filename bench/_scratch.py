@@ -22,7 +22,6 @@ def setup() -> Path:
 
     django.setup()
     call_command("migrate", verbosity=0)
-    call_command("createcachetable", verbosity=0)
     call_command("seed_demo", stdout=io.StringIO())
     return data
 

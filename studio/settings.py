@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from studio.lib.env import envbool, envchoice, envdecimal, envfloat, envint, envlist, envstr
@@ -20,45 +20,42 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def database_from_url(url: str) -> dict:
-    """Return a DATABASES entry for sqlite:///path or postgres://user:pass@host:port/name."""
-    parts = urlsplit(url)
-    options = dict(parse_qsl(parts.query))
-    if parts.scheme == "sqlite":
+    """Return a DATABASES entry for sqlite:///path or postgres://user:pass@host:port/name.
+
+    dj-database-url parses the URL (query parameters become OPTIONS, e.g. ?sslmode=require);
+    this adds what the studio needs of each engine and refuses the engines it is not built for.
+    """
+    try:
+        db = dj_database_url.parse(url)
+    except ValueError as e:  # an unknown scheme or an unquoted part
+        raise ImproperlyConfigured(f"DATABASE_URL is not usable: {e}") from None
+    if db["ENGINE"] == "django.db.backends.sqlite3":
         # sqlite:///relative/path, sqlite:////absolute/path
-        name = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
-        if not name:
+        if db["NAME"] == ":memory:":
             raise ImproperlyConfigured("DATABASE_URL for sqlite needs a path: sqlite:///db.sqlite3")
-        path = Path(name)
-        if not path.is_absolute():
-            path = BASE_DIR / path
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": path,
-            # IMMEDIATE takes the write lock at BEGIN, so two transactions that read-then-write
-            # (a credit reservation) serialise instead of failing with "database is locked".
-            "OPTIONS": {
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-            "TEST": {"NAME": str(path.with_name(path.stem + "_test.sqlite3"))},
+        path = BASE_DIR / db["NAME"]  # an absolute NAME stays itself
+        db["NAME"] = path
+        # IMMEDIATE takes the write lock at BEGIN, so two transactions that read-then-write
+        # (a credit reservation) serialise instead of failing with "database is locked".
+        db["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-    if parts.scheme in ("postgres", "postgresql", "pgsql"):
-        if not parts.path.strip("/"):
+        # A file, not memory: worker processes in the tests open the same test database.
+        db["TEST"] = {"NAME": str(path.with_name(path.stem + "_test.sqlite3"))}
+        return db
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        if not db["NAME"]:
             raise ImproperlyConfigured("DATABASE_URL for postgres needs a database name")
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": options,
-        }
+        db.update(CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True)
+        # A server that does not answer must not hang a process for minutes: a worker that
+        # can't connect gives up, and stops on SIGTERM, within seconds.
+        db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+        return db
+    scheme = url.split("://", 1)[0]
     raise ImproperlyConfigured(
-        f"DATABASE_URL must start with sqlite:// or postgres://, not {parts.scheme!r}://"
+        f"DATABASE_URL must start with sqlite:// or postgres://, not {scheme!r}://"
     )
 
 
@@ -162,14 +159,24 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The database cache is shared by web and worker processes: django-q2 keeps its cluster status
-# there. (The API's rate limiter keeps its buckets in their own table, api.RateBucket.)
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "studio_cache",
+# Web and worker processes must share the cache: django-q2 keeps its cluster status there.
+# With REDIS_URL it is Redis; otherwise a table in the database that a migration creates
+# (generations 0004), so `manage.py migrate` alone readies every role.
+REDIS_URL = envstr("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
     }
-}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "studio_cache",
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -204,19 +211,25 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-if bucket := envstr("S3_BUCKET"):
-    STORAGES["default"] = {
+S3_BUCKET = envstr("S3_BUCKET")
+if S3_BUCKET:
+    bucket = {
+        "bucket_name": S3_BUCKET,
+        "endpoint_url": envstr("S3_ENDPOINT_URL") or None,
+        "region_name": envstr("S3_REGION") or None,
+        "access_key": envstr("S3_ACCESS_KEY_ID") or None,
+        "secret_key": envstr("S3_SECRET_ACCESS_KEY") or None,
+        "default_acl": None,
+        "querystring_auth": True,
+        "file_overwrite": False,
+    }
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": bucket}
+    # Media are served by redirecting to presigned URLs, which are signed for the host the
+    # browser will ask: the bucket's public address when ours is internal (MinIO in compose).
+    public = envstr("S3_PUBLIC_ENDPOINT_URL") or bucket["endpoint_url"]
+    STORAGES["bucket_urls"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": bucket,
-            "endpoint_url": envstr("S3_ENDPOINT_URL") or None,
-            "region_name": envstr("S3_REGION") or None,
-            "access_key": envstr("S3_ACCESS_KEY_ID") or None,
-            "secret_key": envstr("S3_SECRET_ACCESS_KEY") or None,
-            "default_acl": None,
-            "querystring_auth": True,
-            "file_overwrite": False,
-        },
+        "OPTIONS": {**bucket, "endpoint_url": public},
     }
 
 # Media we hand out are signed URLs that expire; this is how long one stays valid.
@@ -269,10 +282,10 @@ Q_CLUSTER = {
     "cache": "default",
     "label": "Worker",
 }
-if redis_url := envstr("REDIS_URL"):
-    Q_CLUSTER["redis"] = redis_url
+if REDIS_URL:
+    Q_CLUSTER.update(redis=REDIS_URL, broker_class="studio.generations.brokers.Redis")
 else:
-    Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER.update(orm="default", broker_class="studio.generations.brokers.ORM")
 
 LOGGING = {
     "version": 1,

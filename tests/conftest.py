@@ -30,6 +30,17 @@ def _fast_and_isolated(settings, tmp_path):
     reset_providers()
 
 
+@pytest.fixture(autouse=True)
+def _empty_redis(settings):
+    """On Redis (the `servers` run) every test starts with an empty queue and cache: a task
+    left over from the test before would run against this one's rows."""
+    if settings.REDIS_URL:
+        import redis
+
+        with redis.Redis.from_url(settings.REDIS_URL) as r:
+            r.flushdb()
+
+
 @pytest.fixture
 def make_user(django_user_model):
     def make(username: str, **extra):
@@ -218,15 +229,27 @@ class Worker:
         self.log.close()
 
 
-def worker_env(settings, tmp_path, **extra) -> dict:
-    """The environment of a worker process on the test database and media."""
+def database_url() -> str:
+    """The URL of the test database (SQLite or PostgreSQL), for processes a test starts."""
+    from urllib.parse import quote
+
     from django.db import connection
 
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = f"{quote(db['USER'], safe='')}:{quote(db['PASSWORD'], safe='')}@"
+    return f"postgres://{user}{db['HOST']}:{db['PORT']}/{quote(db['NAME'], safe='')}"
+
+
+def worker_env(settings, tmp_path, **extra) -> dict:
+    """The environment of a worker process on the test database, broker and media."""
     data = tmp_path / "worker-data"
     data.mkdir(exist_ok=True)
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
         "SECRET_KEY": settings.SECRET_KEY,
         "STUDIO_DATA_DIR": str(data),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),

@@ -152,6 +152,7 @@ def test_the_boards_page_counts_what_each_person_may_see(client, alice, bob, alp
     assert "3 items" in text(client.get("/boards/"))  # an owner sees every private one
 
 
+@pytest.mark.servers
 def test_a_job_files_its_outputs_into_the_board_picked_at_submit(client, bob, funded, launch):
     client.force_login(bob)
     r = client.post(
@@ -189,6 +190,7 @@ def test_a_board_deleted_before_the_job_ends_costs_the_job_nothing(bob, funded, 
     assert Asset.objects.filter(job=job).count() == 1 and not BoardAsset.objects.exists()
 
 
+@pytest.mark.servers
 def test_completing_into_a_board_gone_meanwhile_still_completes(bob, funded, launch):
     """Job.complete itself, with a job row read before the board was deleted."""
     from django.utils import timezone

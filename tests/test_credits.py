@@ -221,6 +221,7 @@ def test_a_negative_adjustment_draws_first_to_expire_and_cannot_overdraw(alpha):
     assert_ledger_consistent(alpha)
 
 
+@pytest.mark.servers
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_reservations_never_overdraw(alpha, alice):
     """Twenty threads race for credits that cover five: exactly five win."""
@@ -251,6 +252,7 @@ def test_concurrent_reservations_never_overdraw(alpha, alice):
     assert_ledger_consistent(alpha)
 
 
+@pytest.mark.servers
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_settlements_end_a_reservation_once(alpha, alice):
     ledger.grant(alpha, 20)

@@ -53,6 +53,7 @@ def team(alpha, alice, bob):
     return {**made, "board": board}
 
 
+@pytest.mark.servers
 def test_each_filter_lives_in_the_url(client, alice, team):
     client.force_login(alice)
     bike, kite, waves = team["bike"].uid, team["kite"].uid, team["waves"].uid
@@ -130,6 +131,7 @@ def test_nothing_from_the_url_makes_a_500(client, alice, team):
             assert b"<script>" not in r.content
 
 
+@pytest.mark.servers
 def test_pages_follow_each_other_by_keyset_without_offset(
     client, alice, alpha, django_assert_max_num_queries
 ):

@@ -7,6 +7,7 @@ import html
 import re
 from datetime import timedelta
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -70,6 +71,7 @@ def next_page(client, url: str) -> str:
     return html.unescape(re.search(r'class="btn more-link" href="([^"]+)"', page)[1])
 
 
+@pytest.mark.servers
 def test_the_grid_asks_no_more_questions_of_10000_assets_than_of_100(client, alice, bob, alpha):
     seed(alpha, [alice, bob], assets=100, boards=5)
     client.force_login(bob)

@@ -81,6 +81,7 @@ def test_a_generation_runs_stores_its_images_and_captures(funded, alice):
     assert ledger.balance(funded) == D("98.00")
 
 
+@pytest.mark.servers
 def test_running_a_job_twice_changes_nothing(funded, alice):
     job = submit(funded, alice)
     assert runner.run_job(job.pk) == "completed"
@@ -89,6 +90,7 @@ def test_running_a_job_twice_changes_nothing(funded, alice):
     assert Settlement.objects.count() == 1
 
 
+@pytest.mark.servers
 def test_a_terminal_transition_happens_once(funded, alice):
     job = submit(funded, alice)
     assert runner.cancel(job) is True
@@ -102,6 +104,7 @@ def test_a_terminal_transition_happens_once(funded, alice):
     assert ledger.balance(funded) == D("100.00")
 
 
+@pytest.mark.servers
 def test_a_late_completion_loses_and_deletes_its_files(funded, alice):
     """A worker that finishes after the job was failed elsewhere must not revive it."""
     job = submit(funded, alice)
@@ -193,6 +196,7 @@ def test_a_video_still_rendering_reports_progress_and_is_polled_again(funded, al
     assert job.status == "processing" and job.polls == 1 and job.next_poll_at > before
 
 
+@pytest.mark.servers
 @pytest.mark.django_db(transaction=True)  # the poller's threads have their own connections
 def test_two_pollers_never_poll_the_same_job(funded, alice):
     import threading
@@ -281,6 +285,7 @@ def test_a_lost_queue_message_is_sent_again(funded, alice):
     assert Job.objects.get(pk=job.pk).status == "queued"
 
 
+@pytest.mark.servers
 def test_one_poller_at_a_time(db):
     assert Lease.acquire("poller", "a", 15)
     assert not Lease.acquire("poller", "b", 15)

@@ -23,6 +23,7 @@ from studio.providers.base import InputImage, ProviderError
 from studio.providers.local import LocalProvider, render_video_task, video
 from studio.providers.local import provider as local
 from studio.providers.local.models import MAX_RENDERS, STALE_AFTER, LocalTask
+from tests.conftest import database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -178,6 +179,7 @@ def test_submit_enqueues_one_django_q_task_after_commit(
     assert queued.task["args"] == (state.id,)
 
 
+@pytest.mark.servers
 def test_a_duplicate_delivery_does_nothing(provider, enqueued, django_capture_on_commit_callbacks):
     state = submit(provider, django_capture_on_commit_callbacks)
     assert render_video_task(state.id) == "completed"
@@ -208,6 +210,7 @@ def test_a_render_that_stopped_beating_is_queued_again_once(
     assert provider.get_task(state.id).outputs[0].path.endswith(f"{state.id}-2.mp4")
 
 
+@pytest.mark.servers
 def test_of_two_pollers_seeing_the_same_dead_render_only_one_requeues_it(
     provider, enqueued, django_capture_on_commit_callbacks
 ):
@@ -332,8 +335,6 @@ def test_a_render_whose_worker_is_killed_is_finished_by_the_next_attempt(
     provider, enqueued, settings, tmp_path
 ):
     """A real worker process, killed with SIGKILL mid-render, then a poll and a new render."""
-    from django.db import connection
-
     data_dir = tmp_path / "data"
     settings.LOCAL_PROVIDER_MEDIA_DIR = data_dir / "provider"  # what the worker will use
     state = provider.submit_video(
@@ -345,7 +346,7 @@ def test_a_render_whose_worker_is_killed_is_finished_by_the_next_attempt(
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "studio.settings",
         "STUDIO_DATA_DIR": str(data_dir),
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "DATABASE_URL": database_url(),
     }
     code = (
         "import django; django.setup(); from studio.providers.local import render_video_task; "

@@ -76,16 +76,22 @@ def test_database_url_parses_sqlite_and_postgres():
     sqlite = studio_settings.database_from_url("sqlite:///var/x.sqlite3")
     assert sqlite["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
     assert str(sqlite["NAME"]).endswith("var/x.sqlite3")
+    assert sqlite["TEST"]["NAME"].endswith("var/x_test.sqlite3")  # a file workers can open
     pg = studio_settings.database_from_url("postgres://u:p%40ss@db.example:5433/studio")
-    assert (pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"], pg["NAME"]) == (
+    assert (pg["USER"], pg["PASSWORD"], pg["HOST"], str(pg["PORT"]), pg["NAME"]) == (
         "u",
         "p@ss",
         "db.example",
         "5433",
         "studio",
     )
-    with pytest.raises(ImproperlyConfigured):
-        studio_settings.database_from_url("mysql://x/y")
+    assert (pg["CONN_MAX_AGE"], pg["CONN_HEALTH_CHECKS"]) == (60, True)
+    assert pg["OPTIONS"] == {"connect_timeout": 5}
+    tls = studio_settings.database_from_url("postgres://db.example/studio?sslmode=require")
+    assert tls["OPTIONS"] == {"sslmode": "require", "connect_timeout": 5}
+    for refused in ("mysql://x/y", "postgres://db.example/", "sqlite://", "nonsense"):
+        with pytest.raises(ImproperlyConfigured):
+            studio_settings.database_from_url(refused)
 
 
 def test_healthz_answers_on_a_host_not_in_allowed_hosts(client, db, settings):

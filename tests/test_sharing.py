@@ -220,6 +220,7 @@ def test_a_board_link_pages_by_keyset(client, alice, alpha):
     assert sorted(shown) == sorted(a.uid for a in made) and "<html" not in rest
 
 
+@pytest.mark.servers
 def test_old_asset_links_keep_working_after_the_migration(transactional_db):
     """Tokens kept on Asset.share_token before boards could be shared become Share rows."""
     from django.db import connection

@@ -125,7 +125,6 @@ def shared_media(request, token: str, uid: str, variant: str, ext: str):
         asset = _shown_on_board(share).filter(uid=uid).first()
     if asset is None:
         raise Http404(GONE)
-    response = asset_response(request, asset, variant)
-    # Asked for again every time: a stopped share must not live on in a cache.
-    response["Cache-Control"] = "no-store"
-    return response
+    # Asked for again every time, and never sent on to a presigned bucket URL, which would
+    # outlive the share: a stopped share must not live on anywhere.
+    return asset_response(request, asset, variant, cache_control="no-store", via_bucket=False)

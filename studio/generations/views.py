@@ -2,8 +2,15 @@ from __future__ import annotations
 
 import re
 
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.conf import settings
+from django.core.files.storage import default_storage, storages
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
@@ -13,6 +20,10 @@ from studio.lib import signing
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 64 * 1024
+# How long a browser may reuse one of our media URLs (and the bucket redirect behind it).
+BROWSER_CACHE = 3600
+# A presigned bucket URL outlives the cached redirect to it by this much.
+BUCKET_URL_SLACK = 600
 
 
 def _chunks(f, start: int, length: int):
@@ -55,10 +66,9 @@ def serve_media(request, uid: str, variant: str, ext: str):
     asset = get_object_or_404(Asset, uid=uid)
     if not _may_have(request.user, asset, scope):
         raise Http404("This link has expired or is not valid.")
-    response = asset_response(request, asset, variant)
     # The URL changes when it expires, so the bytes behind one URL never change.
-    response["Cache-Control"] = "private, max-age=3600, immutable"
-    return response
+    cache_control = f"private, max-age={BROWSER_CACHE}, immutable"
+    return asset_response(request, asset, variant, cache_control=cache_control)
 
 
 def _may_have(user, asset: Asset, scope: str) -> bool:
@@ -83,16 +93,23 @@ def _may_have(user, asset: Asset, scope: str) -> bool:
     return not hidden or asset.user_id == user.id or membership.is_admin
 
 
-def asset_response(request, asset: Asset, variant: str = "file"):
-    """An asset's file (or its "thumb"), answering a single HTTP Range with 206 (browsers
-    need it to seek a video) and one it can't satisfy with 416. Raise Http404 when the file
-    is missing. The caller has checked who may have it, and sets Cache-Control."""
+def asset_response(
+    request, asset: Asset, variant: str = "file", *, cache_control: str, via_bucket: bool = True
+):
+    """An asset's file (or its "thumb") for a caller who checked who may have it.
+
+    With S3 storage and `via_bucket`, a redirect to a presigned URL of the file in the bucket
+    (see _redirect_to_bucket). Otherwise the bytes, answering a single HTTP Range with 206
+    (browsers need it to seek a video) and one it can't satisfy with 416, with
+    `cache_control`. Raise Http404 when the file is missing."""
     if variant not in signing.VARIANTS:
         raise Http404("No such file.")
     name = asset.thumbnail.name if variant == "thumb" else asset.file.name
     if not name:
         raise Http404("No such file.")
     content_type = "image/jpeg" if variant == "thumb" else asset.content_type
+    if settings.S3_BUCKET and via_bucket:
+        return _redirect_to_bucket(name, content_type)
     try:
         size = default_storage.size(name)
         f = default_storage.open(name, "rb")
@@ -124,5 +141,26 @@ def asset_response(request, asset: Asset, variant: str = "file"):
         response = FileResponse(f, content_type=content_type)
         response["Content-Length"] = str(size)
     response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = cache_control
     response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _redirect_to_bucket(name: str, content_type: str) -> HttpResponse:
+    """Send the browser to a presigned URL of the file in the bucket, which answers Range
+    requests and caching itself: media bytes never pass through a web process.
+
+    The browser may reuse the redirect as long as our own response, and the presigned URL
+    outlives that, so a cached redirect never leads to an expired URL.
+    """
+    url = storages["bucket_urls"].url(
+        name,
+        parameters={
+            "ResponseContentType": content_type,
+            "ResponseCacheControl": f"private, max-age={BROWSER_CACHE}, immutable",
+        },
+        expire=BROWSER_CACHE + BUCKET_URL_SLACK,
+    )
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = f"private, max-age={BROWSER_CACHE}"
     return response

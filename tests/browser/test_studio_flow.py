@@ -41,6 +41,7 @@ def wait_for_card(page, status="completed"):
     return card
 
 
+@pytest.mark.servers
 def test_generate_crop_edit_animate_and_see_the_charges(page, live_server, demo, worker, shot):
     sign_in(page, live_server)
     page.get_by_label("Prompt", exact=True).fill("a red bicycle by the sea at sunset")

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('gallery', '0002_asset_share_tokens'),
-        ('generations', '0003_error_params'),
+        ('generations', '0004_cache_table'),
     ]
 
     operations = [
