@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
+from studio.accounts import permissions
 from studio.api.auth import api_view
 from studio.api.http import (
     ApiError,
@@ -363,31 +364,31 @@ def _fetch_input_image(request, url) -> Prepared:
 
 
 @require_POST
-@api_view
+@api_view(require=permissions.require_create)
 def images_generations(request):
     return _generate(request, sync=True)
 
 
 @require_POST
-@api_view
+@api_view(require=permissions.require_create)
 def async_images_generations(request):
     return _generate(request, sync=False)
 
 
 @require_POST
-@api_view
+@api_view(require=permissions.require_create)
 def images_edits(request):
     return _edit(request, sync=True)
 
 
 @require_POST
-@api_view
+@api_view(require=permissions.require_create)
 def async_images_edits(request):
     return _edit(request, sync=False)
 
 
 @require_POST
-@api_view
+@api_view(require=permissions.require_create)
 def async_videos_generations(request):
     body = read_json(request, VIDEO_FIELDS)
     endpoint = "videos.generations"
@@ -453,6 +454,7 @@ def task(request, task_id: str):
 @api_view
 def cancel_task(request, task_id: str):
     job = _get_task_for_key(request, task_id)
+    permissions.require_change_job(request.membership, job, "cancel")
     if not runner.cancel(job):
         job.refresh_from_db()
         raise ApiError(
