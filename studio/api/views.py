@@ -26,13 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from studio.accounts import permissions
 from studio.api.auth import api_view
-from studio.api.http import (
-    ApiError,
-    check_fields,
-    json_response,
-    read_json,
-    reject_async_param,
-)
+from studio.api.http import ApiError, check_fields, json_response, read_form, read_json
 from studio.api.submissions import Prepared, fingerprint, submit_once
 from studio.catalog import tables
 from studio.catalog.quote import check_prompt, money, quote
@@ -44,7 +38,8 @@ from studio.lib import download, signing
 from studio.lib.transactions import outside_transaction
 
 GENERATION_FIELDS = {"model", "prompt", "n", "size", "quality", "response_format", "user"}
-EDIT_FIELDS = GENERATION_FIELDS | {"image", "image[]", "mask"}
+EDIT_FIELDS = GENERATION_FIELDS
+EDIT_FILES = {"image", "image[]", "mask"}
 VIDEO_FIELDS = {"model", "prompt", "duration", "size", "quality", "input_image", "user"}
 RESPONSE_FORMATS = ("url", "b64_json")
 TASKS_LIMIT = (1, 100, 20)  # GET /v1/tasks?limit=: lowest, highest, default
@@ -156,16 +151,6 @@ def _response_format(value) -> str:
     value = value or RESPONSE_FORMATS[0]
     if value not in RESPONSE_FORMATS:
         raise ApiError("response_format must be url or b64_json.", param="response_format")
-    return value
-
-
-def _int_field(value, name: str):
-    """Multipart sends numbers as text; JSON numbers pass through for the catalog to check."""
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            raise ApiError(f"{name} must be a whole number.", param=name) from None
     return value
 
 
@@ -281,17 +266,13 @@ def _generate(request, *, sync: bool):
 
 
 def _edit(request, *, sync: bool):
-    reject_async_param(request)
     if request.content_type != "multipart/form-data":
         raise ApiError(
             "Image edits take multipart/form-data: the image as `image` (one file) "
             "or `image[]` (several), plus model and prompt.",
             param="Content-Type",
         )
-    check_fields({**request.POST.dict(), **{k: None for k in request.FILES}}, EDIT_FIELDS)
-    body = request.POST.dict()
-    if "n" in body:
-        body["n"] = _int_field(body["n"], "n")
+    body = read_form(request, EDIT_FIELDS, EDIT_FILES)
     images = request.FILES.getlist("image") + request.FILES.getlist("image[]")
     if not images:
         raise ApiError(
