@@ -12,9 +12,11 @@ import logging
 import math
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 
+from studio.api import bodies
 from studio.errors import ErrorType, StudioError
 
 log = logging.getLogger(__name__)
@@ -47,13 +49,13 @@ class ApiMiddleware:
         if not request.path_info.startswith(API_PREFIX):
             return self.get_response(request)
         request.request_id = "req_" + uuid.uuid4().hex
-        try:
-            response = self.get_response(request)
-        except RequestDataTooBig:
-            response = error_response(
-                request,
-                StudioError("The request body is too large.", code=ErrorType.REQUEST_TOO_LARGE),
-            )
+        if refused := bodies.limit_body(request):
+            response = error_response(request, refused)
+        else:
+            try:
+                response = self.get_response(request)
+            finally:
+                bodies.done_with_body(request)
         response = self._as_api_error(request, response)
         response["x-request-id"] = request.request_id
         return response
@@ -61,11 +63,8 @@ class ApiMiddleware:
     def process_exception(self, request, exception):
         if not request.path_info.startswith(API_PREFIX):
             return None
-        if isinstance(exception, RequestDataTooBig):
-            return error_response(
-                request,
-                StudioError("The request body is too large.", code=ErrorType.REQUEST_TOO_LARGE),
-            )
+        if isinstance(exception, RequestDataTooBig):  # form fields over Django's own limit
+            return error_response(request, bodies.too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
         if isinstance(exception, StudioError):
             return error_response(request, exception, getattr(exception, "headers", None))
         log.exception("unexpected error in %s %s", request.method, request.path)
