@@ -614,3 +614,13 @@ def test_a_bad_edit_request_is_refused_before_its_uploads_are_checked(api, setti
     )
     assert_error(r, 400, "invalid_request_error", "size")
     assert not settings.MEDIA_ROOT.exists() or not any(settings.MEDIA_ROOT.rglob("*.*"))
+
+
+def test_a_model_answers_in_openais_shape_and_an_alias_as_its_canonical_entry(api):
+    gpt = api.get("/v1/models/gpt-image-2").json()
+    assert (gpt["id"], gpt["object"], gpt["owned_by"]) == ("gpt-image-2", "model", "pixapi")
+    assert api.get("/v1/models/nano-banana").json()["id"] == "gemini-2.5-flash-image"
+    flash = api.get("/v1/models/gemini-3.1-flash-image-preview-4k").json()
+    assert flash["id"] == "gemini-3.1-flash-image-preview"
+    assert flash["tier_ids"]["4K"] == "gemini-3.1-flash-image-preview-4k"
+    assert_error(api.get("/v1/models/dall-e-9"), 404, "model_not_found", "model")

@@ -82,6 +82,7 @@ def test_a_viewers_key_still_reads_the_catalog_and_its_teams_tasks(client, alpha
     auth = key_of(dave, alpha)
     job = make_job(alpha, alice)
     assert client.get("/v1/models", **auth).status_code == 200
+    assert client.get("/v1/models/veo", **auth).status_code == 200
     assert client.get(f"/v1/tasks/{job.public_id}", **auth).json()["id"] == job.public_id
     assert client.get("/v1/tasks", **auth).status_code == 200
 

@@ -17,9 +17,10 @@ from studio.generations.models import JobKind
 
 
 def _model_ids(kind: str) -> list[str]:
-    """Canonical ids and aliases of the models of `kind`."""
+    """Canonical ids, aliases and per-tier ids of the models of `kind`."""
     ids = [m.id for m in tables.MODELS.values() if m.kind == kind]
-    return ids + [alias for alias, canonical in tables.ALIASES.items() if canonical in ids]
+    aliases = [alias for alias, canonical in tables.ALIASES.items() if canonical in ids]
+    return ids + aliases + [tier_id for tier_id, (m, _) in tables.TIER_IDS.items() if m in ids]
 
 
 IMAGE_MODEL_IDS = _model_ids(tables.IMAGE)

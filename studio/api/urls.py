@@ -6,6 +6,7 @@ urlpatterns = [
     path("docs/api/", docs.docs_page, name="api_docs"),
     path("v1/openapi.json", schema.openapi, name="openapi"),
     path("v1/models", views.models, name="v1_models"),
+    path("v1/models/<str:model_id>", views.model, name="v1_model"),
     path("v1/images/generations", views.images_generations, name="v1_generations"),
     path("v1/images/edits", views.images_edits, name="v1_edits"),
     path("v1/async/images/generations", views.async_images_generations),

@@ -29,7 +29,7 @@ from studio.api.auth import api_view
 from studio.api.http import ApiError, check_fields, json_response, read_form, read_json
 from studio.api.submissions import Prepared, fingerprint, submit_once
 from studio.catalog import tables
-from studio.catalog.quote import check_prompt, money, quote
+from studio.catalog.quote import check_prompt, money, quote, unknown_model
 from studio.errors import ErrorType
 from studio.generations import failures, media, runner
 from studio.generations.models import Asset, Job, JobKind, JobSource, JobStatus
@@ -493,6 +493,7 @@ def model_dict(model: tables.Model) -> dict:
         "name": model.name,
         "kind": model.kind,
         "aliases": list(model.aliases),
+        "tier_ids": model.ids_by_tier,
         "endpoints": [tables.ENDPOINT_PATHS[e] for e in model.endpoints],
         "description": model.best_for,
         "pricing": {
@@ -511,3 +512,13 @@ def models(request):
     return json_response(
         {"object": "list", "data": [model_dict(m) for m in tables.MODELS.values()]}
     )
+
+
+@require_GET
+@api_view
+def model(request, model_id: str):
+    """One model in OpenAI's shape; an alias or a per-tier id answers with its canonical entry."""
+    found = tables.get_model(model_id)
+    if found is None:
+        raise unknown_model(model_id)
+    return json_response(model_dict(found))

@@ -85,7 +85,7 @@ def quote(request: Mapping) -> Quote:
     quality, billed_quality = _quality(request.get("quality"), model)
     if model.kind == t.IMAGE:
         n = _whole(request.get("n"), "n", 1, t.N_RANGE, "images")
-        width, height, tier = _image_size(request.get("size"), model)
+        width, height, tier = _image_size(request.get("size"), model, request.get("model"))
         units, unit, duration = n, "image", None
     else:
         duration = _whole(
@@ -119,12 +119,16 @@ def _model(value) -> t.Model:
         raise invalid("model must be a string.", "model")
     model = t.get_model(value.strip())
     if model is None:
-        raise StudioError(
-            f"The model {value!r} does not exist. Models: {', '.join(t.MODELS)}.",
-            code=ErrorType.MODEL_NOT_FOUND,
-            param="model",
-        )
+        raise unknown_model(value)
     return model
+
+
+def unknown_model(model_id: str) -> StudioError:
+    return StudioError(
+        f"The model {model_id!r} does not exist. Models: {', '.join(t.MODELS)}.",
+        code=ErrorType.MODEL_NOT_FOUND,
+        param="model",
+    )
 
 
 def _endpoint(value, model: t.Model) -> str:
@@ -148,13 +152,16 @@ def _quality(value, model: t.Model) -> tuple[str | None, str]:
         return None, "*"  # this model ignores quality
     if value is None or value == "":
         value = model.default_quality
-    if not isinstance(value, str) or value.strip().lower() not in model.qualities:
+    if isinstance(value, str):
+        value = value.strip().lower()
+        value = model.quality_synonyms.get(value, value)
+    if value not in model.qualities:
+        synonyms = ", ".join(f"{name} = {q}" for name, q in model.quality_synonyms.items())
         raise invalid(
             f"{model.id} takes quality {', '.join(model.qualities)} "
-            f"(default {model.default_quality}).",
+            f"(default {model.default_quality}{'; ' + synonyms if synonyms else ''}).",
             "quality",
         )
-    value = value.strip().lower()
     return value, model.billed_as.get(value, value)
 
 
@@ -189,7 +196,25 @@ def _check_sides(width: int, height: int) -> None:
         )
 
 
-def _image_size(value, model: t.Model) -> tuple[int, int, str]:
+def _image_size(value, model: t.Model, model_id: str) -> tuple[int, int, str]:
+    fixed = t.tier_of(model_id.strip())
+    if fixed is None:
+        return _any_image_size(value, model)
+    # A per-tier id: that tier's square unless a size of the same tier is asked for.
+    side = t.GEMINI_TIER_KEYWORDS[fixed]
+    if value is None or value == "" or (isinstance(value, str) and value.strip() == "auto"):
+        return side, side, fixed
+    width, height, tier = _any_image_size(value, model)
+    if tier != fixed:
+        raise invalid(
+            f"{model_id.strip()} makes {fixed} images (such as {side}x{side}), and size "
+            f"{width}x{height} is {tier}: use a {fixed} size, or {model.id} for any size.",
+            "size",
+        )
+    return width, height, tier
+
+
+def _any_image_size(value, model: t.Model) -> tuple[int, int, str]:
     size = _size_string(value, t.DEFAULT_IMAGE_SIZE)
     rule = model.size_rule
     if size.lower() == "auto":
@@ -240,13 +265,20 @@ def _image_size(value, model: t.Model) -> tuple[int, int, str]:
         )
     width, height = dims
     rules = t.GPT_IMAGE_2_RULES
+    if width * height < rules["min_pixels"]:
+        examples = ", ".join(f"{w}x{h}" for w, h in t.GPT_IMAGE_2_PRESETS.values())
+        raise invalid(
+            f"size {width}x{height} is too small for {model.id}: it makes images of at least "
+            f"{rules['min_pixels']:,} pixels (this is {width * height:,}), such as {examples}.",
+            "size",
+        )
     tier = _image_tier(model, width, height, ceiling=rules["max_long_edge"])
     problems = []
     if width % rules["multiple"] or height % rules["multiple"]:
         problems.append(f"both sides must be multiples of {rules['multiple']}")
     if max(width, height) > rules["max_ratio"] * min(width, height):
         problems.append(f"the aspect ratio can be at most {rules['max_ratio']}:1")
-    if not rules["min_pixels"] <= width * height <= rules["max_pixels"]:
+    if width * height > rules["max_pixels"]:
         problems.append(
             f"the total pixels must be {rules['min_pixels']:,} to "
             f"{rules['max_pixels']:,} (this is {width * height:,})"
