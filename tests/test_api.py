@@ -284,9 +284,17 @@ def test_a_sync_generation_returns_our_urls_and_charges_once(api, alpha, alice, 
     )
     assert r.status_code == 200, r.content
     body = r.json()
-    assert body["usage"] == {"credits": "8.00"}
+    assert body["usage"] == {
+        "input_tokens": 0,
+        "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+        "output_tokens": 0,
+        "total_tokens": 0,
+        "credits": "8.00",
+        "reserved": "8.00",
+    }
     assert r["x-credits-charged"] == "8.00"
     assert len(body["data"]) == 2
+    assert base64.b64decode(body["data"][1]["b64_json"]).startswith(b"\x89PNG")
     url = body["data"][0]["url"]
     assert url.startswith("http://testserver/media/")
     image = client.get(url.removeprefix("http://testserver"))
@@ -296,6 +304,44 @@ def test_a_sync_generation_returns_our_urls_and_charges_once(api, alpha, alice, 
     assert (job.user, job.workspace, job.source, job.status) == (alice, alpha, "api", "completed")
     assert Asset.objects.filter(job=job, user=alice).count() == 2
     assert ledger.balance(alpha) == D("92.00")
+
+
+def test_usage_is_the_same_in_a_sync_answer_and_its_task(api):
+    r = api.post("/v1/images/generations", {"model": "nano-banana", "prompt": "a kite"})
+    task = api.get(f"/v1/tasks/{Job.objects.get().public_id}").json()
+    assert r.json()["usage"] == task["usage"]
+    assert task["usage"]["credits"] == r["x-credits-charged"] == "2.00"
+
+
+@pytest.mark.parametrize(
+    ("model", "path", "formats"),
+    [
+        ("gpt-image-2", "/v1/images/generations", {"url", "b64_json"}),
+        ("gpt-image-1.5", "/v1/images/generations", {"url", "b64_json"}),
+        ("nano-banana", "/v1/images/generations", {"url"}),
+        ("nano-banana", "/v1/images/edits", {"url", "b64_json"}),
+        ("gemini-3-pro-image-preview", "/v1/images/edits", {"url", "b64_json"}),
+    ],
+)
+def test_without_a_response_format_answers_follow_the_callers_convention(api, model, path, formats):
+    body = {"model": model, "prompt": "x", **({"quality": "low"} if "gpt" in model else {})}
+    if path.endswith("edits"):
+        r = api.multipart(path, {**body, "image": png()})
+    else:
+        r = api.post(path, body)
+    assert set(r.json()["data"][0]) == formats
+
+
+@pytest.mark.parametrize("response_format", ["url", "b64_json"])
+def test_an_explicit_response_format_is_exactly_what_comes_back(api, response_format):
+    for model in ("gpt-image-2", "nano-banana"):
+        body = {"model": model, "prompt": "x", "response_format": response_format}
+        assert set(api.post("/v1/images/generations", body).json()["data"][0]) == {response_format}
+    r = api.multipart(
+        "/v1/images/edits",
+        {"model": "nano-banana", "prompt": "x", "image": png(), "response_format": response_format},
+    )
+    assert set(r.json()["data"][0]) == {response_format}
 
 
 def test_b64_json_returns_the_image_inline(api):
@@ -332,7 +378,7 @@ def test_an_edit_with_several_images_and_a_mask(api, alpha):
     job = Job.objects.get()
     assert job.kind == "edit" and len(job.inputs["images"]) == 1 and job.inputs["mask"]
     assert job.source_asset.made_by == "upload"
-    assert r.json()["usage"] == {"credits": "2.00"}
+    assert r.json()["usage"]["credits"] == "2.00"
 
 
 def test_an_async_video_runs_as_a_task(api, alpha):
@@ -346,7 +392,7 @@ def test_an_async_video_runs_as_a_task(api, alpha):
     assert submitted["progress"] == 0 and submitted["id"].startswith("task_")
     task = api.get(f"/v1/tasks/{submitted['id']}").json()
     assert task["status"] == "queued"
-    assert task["usage"] == {"credits": "0.00", "reserved": "4.48"}
+    assert (task["usage"]["credits"], task["usage"]["reserved"]) == ("0.00", "4.48")
     assert ledger.balance(alpha) == D("95.52")
 
 
@@ -408,6 +454,7 @@ def test_a_provider_failure_is_reported_and_costs_nothing(api, alpha, settings):
     settings.LOCAL_PROVIDER_FAIL_RATE = 1.0
     r = api.post("/v1/images/generations", {"model": "nano-banana", "prompt": "x"})
     error = assert_error(r, 503, "model_unavailable")
+    assert r["Retry-After"] == "2"
     assert "LOCAL_PROVIDER_FAIL_RATE" in error["message"]
     assert r["x-credits-charged"] == "0.00"
     assert ledger.balance(alpha) == D("100.00")
@@ -559,6 +606,7 @@ def test_a_sync_call_slower_than_the_wait_answers_503_with_its_task_id(api, alph
     error = assert_error(r, 503, "model_unavailable")
     job = Job.objects.get(public_id=r["x-task-id"])
     assert job.public_id in error["message"] and job.status == "processing"
+    assert r["Retry-After"] == "2"
     deadline = time.monotonic() + 30
     while not job.is_final and time.monotonic() < deadline:  # ...and it goes on
         time.sleep(0.1)

@@ -92,6 +92,18 @@ def test_the_openai_sdk_reads_our_errors(sdk, live_server):
         bad.images.generate(model="nano-banana", prompt="x")
 
 
+@pytest.mark.slow  # waits the Retry-After it is testing
+def test_the_openai_sdk_waits_retry_after_on_a_503(live_server, account, settings, caplog, alpha):
+    """A 503 carried no Retry-After, so the SDK retried at once (issue 14, 7)."""
+    settings.LOCAL_PROVIDER_FAIL_RATE = 1.0  # the model is down
+    client = openai.OpenAI(base_url=f"{live_server.url}/v1", api_key=account, max_retries=1)
+    with caplog.at_level("INFO", logger="openai"), pytest.raises(openai.InternalServerError):
+        client.images.generate(model="nano-banana", prompt="a kite")
+    assert "/images/generations in 2.000000 seconds" in caplog.text
+    assert Job.objects.filter(status="failed").count() == 2
+    assert ledger.balance(alpha) == D("200.00")  # neither try cost anything
+
+
 # ---- the upstream docs' curl examples, base URL changed ------------------------------------
 
 

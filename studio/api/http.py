@@ -24,8 +24,12 @@ API_PREFIX = "/v1/"
 
 
 def error_response(request, error: StudioError, headers: dict | None = None) -> JsonResponse:
+    """The error in OpenAI's shape; a 429 or 503 always says when to try again
+    (Retry-After), so a client's retries back off instead of coming at once."""
     body = {"error": {**error.to_dict(), "request_id": getattr(request, "request_id", None)}}
     response = JsonResponse(body, status=error.status)
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
     for name, value in (headers or {}).items():
         response[name] = value
     return response

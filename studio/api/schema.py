@@ -56,6 +56,7 @@ def _errors(*statuses: int) -> dict:
 
 
 COMMON_ERRORS = (400, 401, 405, 413, 429, 500)
+CREDITS_STRING = {"type": "string", "pattern": r"^\d+\.\d\d$"}
 REQUEST_ID = {"x-request-id": {"schema": {"type": "string"}, "description": "Echoed in errors."}}
 CREDITS = {
     "x-credits-charged": {
@@ -86,10 +87,31 @@ SCHEMAS = {
     },
     "Usage": {
         "type": "object",
-        "required": ["credits"],
+        "description": "OpenAI's image token counts, which the studio doesn't meter (always "
+        "0), then the credits: charged (0 until completed, and when failed) and reserved.",
+        "required": [
+            "input_tokens",
+            "input_tokens_details",
+            "output_tokens",
+            "total_tokens",
+            "credits",
+            "reserved",
+        ],
+        "additionalProperties": False,
         "properties": {
-            "credits": {"type": "string", "pattern": r"^\d+\.\d\d$"},
-            "reserved": {"type": "string", "pattern": r"^\d+\.\d\d$"},
+            "input_tokens": {"type": "integer", "const": 0},
+            "input_tokens_details": {
+                "type": "object",
+                "required": ["image_tokens", "text_tokens"],
+                "properties": {
+                    "image_tokens": {"type": "integer", "const": 0},
+                    "text_tokens": {"type": "integer", "const": 0},
+                },
+            },
+            "output_tokens": {"type": "integer", "const": 0},
+            "total_tokens": {"type": "integer", "const": 0},
+            "credits": CREDITS_STRING,
+            "reserved": CREDITS_STRING,
         },
     },
     "ImageGenerationRequest": {
@@ -183,20 +205,16 @@ SCHEMAS = {
             "data": {
                 "type": "array",
                 "items": {
-                    "oneOf": [
-                        {
-                            "type": "object",
-                            "required": ["url"],
-                            "properties": {"url": {"type": "string", "format": "uri"}},
-                            "additionalProperties": False,
-                        },
-                        {
-                            "type": "object",
-                            "required": ["b64_json"],
-                            "properties": {"b64_json": {"type": "string"}},
-                            "additionalProperties": False,
-                        },
-                    ]
+                    "type": "object",
+                    "description": "url, b64_json or both: exactly the response_format asked "
+                    "for; without one, both for GPT image models and every edit, url for "
+                    "Gemini generations.",
+                    "properties": {
+                        "url": {"type": "string", "format": "uri"},
+                        "b64_json": {"type": "string"},
+                    },
+                    "anyOf": [{"required": ["url"]}, {"required": ["b64_json"]}],
+                    "additionalProperties": False,
                 },
             },
             "usage": _ref("Usage"),

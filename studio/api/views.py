@@ -67,6 +67,21 @@ def _charged(job: Job) -> str:
     return str(money(settlement.captured if settlement else 0))
 
 
+def usage_dict(job: Job) -> dict:
+    """The `usage` of every answer about a job — sync images, tasks, videos — one shape:
+    OpenAI's image token counts, which the studio doesn't meter (always 0; LiteLLM and the
+    SDKs require them), then what the studio does meter: `credits` charged (0 until it
+    completes, and when it fails) and `reserved`, two decimals."""
+    return {
+        "input_tokens": 0,
+        "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+        "output_tokens": 0,
+        "total_tokens": 0,
+        "credits": _charged(job),
+        "reserved": str(money(job.credits_quoted)),
+    }
+
+
 def task_dict(request, job: Job) -> dict:
     data = {
         "id": job.public_id,
@@ -76,7 +91,7 @@ def task_dict(request, job: Job) -> dict:
         "created_at": int(job.created_at.timestamp()),
         "model": job.model,
         "kind": job.kind,
-        "usage": {"credits": _charged(job), "reserved": str(money(job.credits_quoted))},
+        "usage": usage_dict(job),
     }
     if job.status == JobStatus.COMPLETED:
         data["result"] = {
@@ -115,26 +130,38 @@ def _credit_headers(job: Job) -> dict:
     return {"x-credits-charged": _charged(job)}
 
 
-def images_response(request, job: Job, response_format: str) -> JsonResponse:
-    """The sync image answer for an ended job: the images, or the error it ended with."""
+def images_response(request, job: Job, response_format: str | None) -> JsonResponse:
+    """The sync image answer for an ended job: the images, or the error it ended with.
+
+    Each image comes as `url` and/or `b64_json`: exactly the `response_format` asked for, or
+    by the caller's convention when it is absent (see default_formats)."""
     if job.status != JobStatus.COMPLETED:
         raise ApiError(
             _failure(job),
             code=failures.reason(job.error_code).answer,
             headers=_credit_headers(job),
         )
+    formats = (response_format,) if response_format else default_formats(job)
     data = []
     for asset in job.assets.order_by("id"):
-        if response_format == "b64_json":
-            data.append({"b64_json": base64.b64encode(media.open_asset(asset)).decode()})
-        else:
-            data.append({"url": _absolute(request, media.signed_path(asset))})
-    body = {
-        "created": int(job.created_at.timestamp()),
-        "data": data,
-        "usage": {"credits": _charged(job)},
-    }
+        item = {}
+        if "url" in formats:
+            item["url"] = _absolute(request, media.signed_path(asset))
+        if "b64_json" in formats:
+            item["b64_json"] = base64.b64encode(media.open_asset(asset)).decode()
+        data.append(item)
+    body = {"created": int(job.created_at.timestamp()), "data": data, "usage": usage_dict(job)}
     return json_response(body, headers=_credit_headers(job))
+
+
+def default_formats(job: Job) -> tuple[str, ...]:
+    """What an image answer holds when no response_format is asked for: OpenAI returns base64
+    for its GPT image models, and its clients (the Vercel AI SDK, LiteLLM) read b64_json for
+    those and for every edit; the upstream's Gemini generations answer a url. Both where a
+    client may expect either."""
+    if job.kind == JobKind.EDIT or tables.MODELS[job.model].is_gpt_image:
+        return RESPONSE_FORMATS
+    return ("url",)
 
 
 # ---- reading requests --------------------------------------------------------------------
@@ -147,8 +174,10 @@ def _model_allowed(request, model_id: str | None) -> None:
         raise ApiError(f"This API key may only use {', '.join(allowed)}.", param="model")
 
 
-def _response_format(value) -> str:
-    value = value or RESPONSE_FORMATS[0]
+def _response_format(value) -> str | None:
+    """The response_format asked for; None when absent (see default_formats)."""
+    if not value:
+        return None
     if value not in RESPONSE_FORMATS:
         raise ApiError("response_format must be url or b64_json.", param="response_format")
     return value

@@ -159,6 +159,10 @@ class Model:
         return columns, rows
 
     @property
+    def is_gpt_image(self) -> bool:
+        return self.size_rule.startswith("gpt-image")
+
+    @property
     def ids_by_tier(self) -> dict[str, str]:
         """{tier: the id that means this model at that tier}."""
         return {tier: f"{self.id}-{tier.lower()}" for tier in self.tier_ids}
