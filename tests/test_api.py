@@ -123,7 +123,7 @@ def test_models_lists_the_catalog_with_prices(api):
         ({"model": "nano-banana"}, "prompt", "Write a prompt"),
         ({"model": "nano-banana", "prompt": "x", "size": "9999x9999"}, "size", "too large"),
         ({"model": "nano-banana", "prompt": "x", "n": 11}, "n", "from 1 to 10"),
-        ({"model": "nano-banana", "prompt": "x", "style": "vivid"}, "style", "Unknown field"),
+        ({"model": "nano-banana", "prompt": "x", "colour": "red"}, "colour", "Unknown field"),
         (
             {"model": "nano-banana", "prompt": "x", "response_format": "png"},
             "response_format",
@@ -672,3 +672,100 @@ def test_a_model_answers_in_openais_shape_and_an_alias_as_its_canonical_entry(ap
     assert flash["id"] == "gemini-3.1-flash-image-preview"
     assert flash["tier_ids"]["4K"] == "gemini-3.1-flash-image-preview-4k"
     assert_error(api.get("/v1/models/dall-e-9"), 404, "model_not_found", "model")
+
+
+# ---- OpenAI's image options -------------------------------------------------------------------
+
+
+def stored_bytes(job: Job) -> bytes:
+    from studio.generations.media import open_asset
+
+    return open_asset(job.assets.get())
+
+
+def test_output_format_and_compression_make_the_stored_file(api, alpha):
+    sizes = {}
+    for compression in (20, 90):
+        r = api.post(
+            "/v1/images/generations",
+            {
+                "model": "gpt-image-2",
+                "prompt": "a red bicycle",
+                "quality": "medium",
+                "output_format": "jpeg",
+                "output_compression": compression,
+            },
+        )
+        assert r.status_code == 200, r.content
+        job = Job.objects.latest("id")
+        asset = job.assets.get()
+        assert (asset.content_type, asset.file.name[-4:]) == ("image/jpeg", ".jpg")
+        raw = base64.b64decode(r.json()["data"][0]["b64_json"])
+        assert raw == stored_bytes(job) and Image.open(io.BytesIO(raw)).format == "JPEG"
+        sizes[compression] = len(raw)
+    assert sizes[20] < sizes[90]
+    assert ledger.balance(alpha) == D("92.00")  # 4 each: options change no price
+
+
+def test_a_transparent_webp_keeps_its_transparency(api):
+    r = api.post(
+        "/v1/async/images/generations",
+        {
+            "model": "nano-banana",
+            "prompt": "a kite",
+            "output_format": "webp",
+            "background": "transparent",
+        },
+    )
+    from studio.generations import runner
+
+    runner.run_job(Job.objects.get(public_id=r.json()["id"]).pk)
+    picture = Image.open(io.BytesIO(stored_bytes(Job.objects.get())))
+    assert picture.format == "WEBP" and picture.mode == "RGBA"
+    assert picture.getchannel("A").getextrema()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "param", "words"),
+    [
+        ({"background": "transparent", "output_format": "jpeg"}, "background", "png or webp"),
+        ({"output_format": "gif"}, "output_format", "png, jpeg or webp"),
+        ({"output_compression": 101}, "output_compression", "from 0 to 100"),
+        ({"background": "green"}, "background", "auto, opaque or transparent"),
+        ({"moderation": "none"}, "moderation", "auto or low"),
+        ({"style": "baroque"}, "style", "vivid or natural"),
+        ({"stream": True}, "stream", "Streaming is not offered"),
+        ({"partial_images": 2}, "partial_images", "Streaming is not offered"),
+    ],
+)
+def test_image_options_not_offered_are_400s_saying_what_is(api, options, param, words):
+    body = {"model": "gpt-image-2", "prompt": "x", **options}
+    error = assert_error(api.post("/v1/images/generations", body), 400, "invalid_request_error")
+    assert error["param"] == param and words in error["message"]
+    assert not Job.objects.exists()
+
+
+def test_options_asked_for_are_honoured_even_when_the_upstream_ignores_them(
+    api, fake, settings, alpha
+):
+    from tests.fake_pixapi import API_KEY
+
+    settings.STUDIO_PROVIDER = "pixapi"
+    settings.PIXAPI_BASE_URL, settings.PIXAPI_API_KEY = fake.url, API_KEY
+    settings.PROVIDER_ALLOW_PRIVATE_URLS = True  # the fake serves its files on loopback
+    body = {
+        "model": "nano-banana",
+        "prompt": "a kite",
+        "output_format": "jpeg",
+        "moderation": "low",
+        "response_format": "b64_json",
+    }
+    r = api.post("/v1/images/generations", body)
+    assert r.status_code == 200, r.content
+    (call,) = fake.seen("POST", "/v1/images/generations")
+    assert (call.body["output_format"], call.body["moderation"]) == ("jpeg", "low")
+    # The fake answered a PNG: what was stored and returned is the JPEG asked for.
+    assert (
+        Image.open(io.BytesIO(base64.b64decode(r.json()["data"][0]["b64_json"]))).format == "JPEG"
+    )
+    assert Job.objects.get().assets.get().content_type == "image/jpeg"

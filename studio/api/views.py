@@ -14,6 +14,7 @@ reservation, the Idempotency-Key record; api/submissions.py). A refusal deletes 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import tempfile
 from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
@@ -29,7 +30,14 @@ from studio.api.auth import api_view
 from studio.api.http import ApiError, check_fields, json_response, read_form, read_json
 from studio.api.submissions import Prepared, fingerprint, submit_once
 from studio.catalog import tables
-from studio.catalog.quote import check_prompt, money, quote, unknown_model
+from studio.catalog.quote import (
+    ImageOptions,
+    check_prompt,
+    image_options,
+    money,
+    quote,
+    unknown_model,
+)
 from studio.errors import ErrorType
 from studio.generations import failures, media, runner
 from studio.generations.models import Asset, Job, JobKind, JobSource, JobStatus
@@ -37,11 +45,27 @@ from studio.generations.submitting import ENDPOINT_OF
 from studio.lib import download, signing
 from studio.lib.transactions import outside_transaction
 
-GENERATION_FIELDS = {"model", "prompt", "n", "size", "quality", "response_format", "user"}
+# OpenAI's image output options: honoured, or passed upstream (catalog.quote.ImageOptions).
+OPTION_FIELDS = tuple(f.name for f in dataclasses.fields(ImageOptions))
+GENERATION_FIELDS = {
+    "model",
+    "prompt",
+    "n",
+    "size",
+    "quality",
+    "response_format",
+    "user",
+    "safety_identifier",
+    *OPTION_FIELDS,
+    "style",  # DALL·E 3's: accepted and ignored
+    "stream",  # refused with a clear answer, with partial_images
+    "partial_images",
+}
 EDIT_FIELDS = GENERATION_FIELDS
 EDIT_FILES = {"image", "image[]", "mask"}
 VIDEO_FIELDS = {"model", "prompt", "duration", "size", "quality", "input_image", "user"}
 RESPONSE_FORMATS = ("url", "b64_json")
+STYLES = ("vivid", "natural")
 TASKS_LIMIT = (1, 100, 20)  # GET /v1/tasks?limit=: lowest, highest, default
 TASK_STATUS = {
     JobStatus.QUEUED: "queued",
@@ -184,11 +208,26 @@ def _response_format(value) -> str | None:
 
 
 def _request_fields(body: dict) -> dict:
+    """What of a body the job keeps (Job.params): what is priced and the output options."""
     return {
         k: body.get(k)
-        for k in ("model", "n", "size", "quality", "duration")
+        for k in ("model", "n", "size", "quality", "duration", *OPTION_FIELDS)
         if body.get(k) is not None
     }
+
+
+def _refuse_streaming(body: dict) -> None:
+    """OpenAI's image streaming isn't offered: say so, rather than 'unknown field'. style is
+    DALL·E 3's and is accepted and ignored; only its values are checked."""
+    if body.get("stream") is True or body.get("partial_images", 0) != 0:
+        name = "stream" if body.get("stream") is True else "partial_images"
+        raise ApiError(
+            "Streaming is not offered: the answer comes when the images are ready. Leave out "
+            "stream and partial_images, or submit to POST /v1/async/images/… and poll the task.",
+            param=name,
+        )
+    if body.get("style") not in (None, *STYLES):
+        raise ApiError("style must be vivid or natural (it is ignored).", param="style")
 
 
 def _check(request, kind: str, body: dict) -> None:
@@ -197,6 +236,8 @@ def _check(request, kind: str, body: dict) -> None:
     _model_allowed(request, body.get("model"))
     check_prompt(body.get("prompt"))
     quote({**_request_fields(body), "endpoint": ENDPOINT_OF[kind]})
+    if kind != JobKind.ANIMATE:
+        image_options(body)
 
 
 def _new_job(request, kind: str, body: dict, *, sync: bool = False, **extra) -> Job:
@@ -281,6 +322,7 @@ def _store_input(request, upload, label: str) -> str:
 
 def _generate(request, *, sync: bool):
     body = read_json(request, GENERATION_FIELDS)
+    _refuse_streaming(body)
     response_format = _response_format(body.get("response_format"))
     endpoint = "images.generations" + ("" if sync else ".async")
     job, replayed = submit_once(
@@ -302,6 +344,7 @@ def _edit(request, *, sync: bool):
             param="Content-Type",
         )
     body = read_form(request, EDIT_FIELDS, EDIT_FILES)
+    _refuse_streaming(body)
     images = request.FILES.getlist("image") + request.FILES.getlist("image[]")
     if not images:
         raise ApiError(

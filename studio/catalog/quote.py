@@ -65,6 +65,67 @@ class Quote:
         )
 
 
+@dataclass(frozen=True)
+class ImageOptions:
+    """How an image job's files are made, beyond what is priced: OpenAI's output options.
+    None means not asked for: the model's own default (PNG, its own background)."""
+
+    output_format: str | None = None  # png, jpeg or webp: the stored file is that format
+    output_compression: int | None = None  # 0-100, for jpeg and webp
+    background: str | None = None  # auto, opaque or transparent (png and webp)
+    moderation: str | None = None  # passed upstream
+    input_fidelity: str | None = None  # edits: passed upstream
+
+    @property
+    def transparent(self) -> bool:
+        return self.background == "transparent"
+
+    def asked(self) -> dict:
+        """The options that were asked for, as request fields (what goes upstream)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+NO_OPTIONS = ImageOptions()
+
+
+def image_options(request: Mapping) -> ImageOptions:
+    """Return the ImageOptions of `request` (a /v1 body or a Job's params); raise StudioError
+    saying what is accepted."""
+
+    def one_of(name: str, values: tuple[str, ...]) -> str | None:
+        value = request.get(name)
+        if value is None:
+            return None
+        if value not in values:
+            raise invalid(f"{name} must be {', '.join(values[:-1])} or {values[-1]}.", name)
+        return value
+
+    options = ImageOptions(
+        output_format=one_of("output_format", t.OUTPUT_FORMATS),
+        output_compression=request.get("output_compression"),
+        background=one_of("background", t.BACKGROUNDS),
+        moderation=one_of("moderation", t.MODERATIONS),
+        input_fidelity=one_of("input_fidelity", t.INPUT_FIDELITIES),
+    )
+    low, high = t.OUTPUT_COMPRESSION_RANGE
+    compression = options.output_compression
+    if compression is not None and (
+        isinstance(compression, bool)
+        or not isinstance(compression, int)
+        or not low <= compression <= high
+    ):
+        raise invalid(
+            f"output_compression must be a whole number from {low} to {high}.",
+            "output_compression",
+        )
+    if options.transparent and (options.output_format or "png") not in t.TRANSPARENT_FORMATS:
+        raise invalid(
+            f"A transparent background needs output_format {' or '.join(t.TRANSPARENT_FORMATS)}.",
+            "background",
+        )
+    return options
+
+
 def check_prompt(prompt) -> str:
     """Return the prompt without surrounding space; raise StudioError when it is empty or
     longer than PROMPT_MAX_LENGTH."""

@@ -46,6 +46,14 @@ N_RANGE = (1, 10)
 # Smallest side we accept for any output; smaller is a typo, not a picture.
 MIN_SIDE = 16
 
+# OpenAI's image output options (catalog.quote.ImageOptions). None of them changes a price.
+OUTPUT_FORMATS = ("png", "jpeg", "webp")
+OUTPUT_COMPRESSION_RANGE = (0, 100)  # jpeg and webp quality, in percent
+BACKGROUNDS = ("auto", "opaque", "transparent")
+TRANSPARENT_FORMATS = ("png", "webp")
+MODERATIONS = ("auto", "low")  # passed upstream
+INPUT_FIDELITIES = ("low", "high")  # edits: passed upstream
+
 # Ratio presets and the pixels each family renders them at (all at the standard/1K tier).
 GEMINI_PRESETS = {
     "1:1": (1024, 1024),
