@@ -23,18 +23,27 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
+# The Node clients the suite drives (openai, the Vercel AI SDK), exactly as locked; again only
+# when the lock file changes. Node and npm come from Debian when the machine has none.
+NODE_CLIENTS := tests/clients
+$(NODE_CLIENTS)/node_modules/.installed: $(NODE_CLIENTS)/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	cd $(NODE_CLIENTS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 run: $(VENV)/.installed-run
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py createcachetable
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runstudio
 
-test: $(VENV)/.installed-test /usr/bin/chromium
+test: $(VENV)/.installed-test /usr/bin/chromium $(NODE_CLIENTS)/node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 # Everything but the slow and browser tests: the lane to run while working.
-test-fast: $(VENV)/.installed-test
+test-fast: $(VENV)/.installed-test $(NODE_CLIENTS)/node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -m "not slow and not browser"
 
@@ -46,4 +55,4 @@ bench: $(VENV)/.installed-test
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) var/test artifacts staticfiles
+	rm -rf $(VENV) var/test artifacts staticfiles $(NODE_CLIENTS)/node_modules

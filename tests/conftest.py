@@ -83,6 +83,44 @@ def charlie(make_user, other):
 
 
 @pytest.fixture
+def key(alpha, alice):
+    """An API key of alice's, with 100 credits in Alpha."""
+    from studio.accounts.models import ApiKey
+    from studio.credits import ledger
+
+    ledger.grant(alpha, 100)
+    _, raw = ApiKey.create(user=alice, workspace=alpha, name="tests")
+    return raw
+
+
+@pytest.fixture
+def api(client, key):
+    """POST/GET/any-method helpers with the bearer key."""
+    import json
+
+    class Api:
+        def post(self, path, body=None, **extra):
+            return client.post(
+                path,
+                json.dumps(body if body is not None else {}),
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {key}",
+                **extra,
+            )
+
+        def multipart(self, path, data, **extra):
+            return client.post(path, data, HTTP_AUTHORIZATION=f"Bearer {key}", **extra)
+
+        def get(self, path, **extra):
+            return client.get(path, HTTP_AUTHORIZATION=f"Bearer {key}", **extra)
+
+        def generic(self, method, path, **extra):
+            return client.generic(method, path, HTTP_AUTHORIZATION=f"Bearer {key}", **extra)
+
+    return Api()
+
+
+@pytest.fixture
 def fake():
     """A fake Pixapi platform: a real HTTP server on 127.0.0.1 (tests/fake_pixapi.py)."""
     from tests.fake_pixapi import FakePixapi

@@ -18,36 +18,6 @@ from studio.generations.models import Asset, Job
 D = Decimal
 
 
-@pytest.fixture
-def key(alpha, alice):
-    ledger.grant(alpha, 100)
-    _, raw = ApiKey.create(user=alice, workspace=alpha, name="tests")
-    return raw
-
-
-@pytest.fixture
-def api(client, key):
-    """POST/GET helpers with the bearer key."""
-
-    class Api:
-        def post(self, path, body=None, **extra):
-            return client.post(
-                path,
-                json.dumps(body if body is not None else {}),
-                content_type="application/json",
-                HTTP_AUTHORIZATION=f"Bearer {key}",
-                **extra,
-            )
-
-        def multipart(self, path, data, **extra):
-            return client.post(path, data, HTTP_AUTHORIZATION=f"Bearer {key}", **extra)
-
-        def get(self, path, **extra):
-            return client.get(path, HTTP_AUTHORIZATION=f"Bearer {key}", **extra)
-
-    return Api()
-
-
 def png(width=64, height=48, color=(200, 40, 40)) -> io.BytesIO:
     out = io.BytesIO()
     Image.new("RGB", (width, height), color).save(out, "PNG")

@@ -59,6 +59,7 @@ CREATING = [
     ("/v1/images/generations", {"model": "nano-banana", "prompt": "x"}),
     ("/v1/async/images/generations", {"model": "nano-banana", "prompt": "x"}),
     ("/v1/async/videos/generations", {"model": "veo", "prompt": "x"}),
+    ("/v1/videos", {"model": "veo", "prompt": "x"}),
 ]
 
 

@@ -84,8 +84,10 @@ class ApiMiddleware:
     @staticmethod
     def _as_api_error(request, response: HttpResponse) -> HttpResponse:
         """Turn Django's own HTML 404/405/400 answers into API errors."""
-        if response.status_code < 400 or response.get("Content-Type", "").startswith(
-            "application/json"
+        if (
+            response.status_code < 400
+            or response.status_code == 416  # a Range past the end: its Content-Range says why
+            or response.get("Content-Type", "").startswith("application/json")
         ):
             return response
         if response.status_code == 404:

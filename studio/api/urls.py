@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studio.api import docs, schema, views
+from studio.api import docs, schema, videos, views
 
 urlpatterns = [
     path("docs/api/", docs.docs_page, name="api_docs"),
@@ -13,6 +13,9 @@ urlpatterns = [
     path("v1/async/images/edits", views.async_images_edits),
     path("v1/async/videos/generations", views.async_videos_generations, name="v1_videos"),
     path("v1/videos/generations", views.deprecated_videos),
+    path("v1/videos", videos.videos, name="v1_openai_videos"),
+    path("v1/videos/<str:video_id>", videos.video, name="v1_openai_video"),
+    path("v1/videos/<str:video_id>/content", videos.video_content, name="v1_openai_video_content"),
     path("v1/tasks", views.tasks, name="v1_tasks"),
     path("v1/tasks/<str:task_id>", views.task, name="v1_task"),
     path("v1/tasks/<str:task_id>/cancel", views.cancel_task, name="v1_cancel"),

@@ -150,7 +150,7 @@ def submission_dict(job: Job) -> dict:
     }
 
 
-def _credit_headers(job: Job) -> dict:
+def credit_headers(job: Job) -> dict:
     return {"x-credits-charged": _charged(job)}
 
 
@@ -163,7 +163,7 @@ def images_response(request, job: Job, response_format: str | None) -> JsonRespo
         raise ApiError(
             _failure(job),
             code=failures.reason(job.error_code).answer,
-            headers=_credit_headers(job),
+            headers=credit_headers(job),
         )
     formats = (response_format,) if response_format else default_formats(job)
     data = []
@@ -175,7 +175,7 @@ def images_response(request, job: Job, response_format: str | None) -> JsonRespo
             item["b64_json"] = base64.b64encode(media.open_asset(asset)).decode()
         data.append(item)
     body = {"created": int(job.created_at.timestamp()), "data": data, "usage": usage_dict(job)}
-    return json_response(body, headers=_credit_headers(job))
+    return json_response(body, headers=credit_headers(job))
 
 
 def default_formats(job: Job) -> tuple[str, ...]:
@@ -276,20 +276,20 @@ def _finish_sync(request, job: Job, replayed: bool, response_format: str):
     )
 
 
-def _store_uploads(request, images, mask) -> Prepared:
-    """Check every uploaded image and store it (the first as an asset to edit, the others
-    and the mask as the job's inputs): slow, so before any transaction."""
+def _store_uploads(request, images, mask, param: str = "image") -> Prepared:
+    """Check every uploaded image and store it (the first as the asset to edit or animate,
+    the others and the mask as the job's inputs): slow, so before any transaction."""
     prepared = Prepared()
     try:
-        with _unreadable("image"):
+        with _unreadable(param, param):
             prepared.source = media.store_image(images[0], workspace_id=request.workspace.id)
         prepared.inputs["images"] = []
         for i, upload in enumerate(images[1:]):
-            name = _store_input(request, upload, f"image {i + 2}")
+            name = _store_input(request, upload, f"image {i + 2}", param)
             prepared.names.append(name)
             prepared.inputs["images"].append(name)
         if mask:
-            prepared.inputs["mask"] = _store_input(request, mask, "mask")
+            prepared.inputs["mask"] = _store_input(request, mask, "mask", "mask")
             prepared.names.append(prepared.inputs["mask"])
     except BaseException:
         prepared.discard()
@@ -298,23 +298,56 @@ def _store_uploads(request, images, mask) -> Prepared:
 
 
 @contextmanager
-def _unreadable(label: str):
+def _unreadable(label: str, param: str):
     """Answer 400 for an upload that isn't an image we can read."""
     try:
         yield
     except media.MediaError as e:
-        raise ApiError(f"{label} is not an image we can read: {e}.", param="image") from None
+        raise ApiError(f"{label} is not an image we can read: {e}.", param=param) from None
 
 
-def _store_input(request, upload, label: str) -> str:
+def _store_input(request, upload, label: str, param: str) -> str:
     """Check that an extra upload (a reference image, a mask) is an image; store it as is."""
-    with _unreadable(label):
+    with _unreadable(label, param):
         media.probe_image(upload)
     upload.seek(0)
     outside_transaction("storing an upload")
     return default_storage.save(
         f"inputs/{request.workspace.id}/{request.request_id}/{upload.name or 'image.png'}", upload
     )
+
+
+def submit_video(request, endpoint: str, body: dict, *, image=None, param="input_image") -> Job:
+    """Check and submit a video job — Pixapi's async route and OpenAI's Videos API alike:
+    `body` as the catalog reads it (model, prompt, duration, size), `image` the picture to
+    animate: a URL (of ours, or fetched) or an upload. Return the job (queued)."""
+    url = image if isinstance(image, str) else None
+    upload = image if image is not None and url is None else None
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ApiError(f"{param} must be an http(s) URL of an image.", param=param)
+    _check(request, JobKind.ANIMATE, body)
+    ours = _our_asset(request, url) if url else None
+
+    def make(prepared: Prepared) -> Job:
+        source = ours
+        if prepared.source is not None:
+            source = Asset.objects.create_from(
+                prepared.source,
+                workspace=request.workspace,
+                user=request.user,
+                made_by="upload",
+                prompt=(url or upload.name or param)[:200],
+            )
+        return _new_job(request, JobKind.ANIMATE, body, source_asset=source)
+
+    def prepare() -> Prepared:
+        if upload is not None:
+            return _store_uploads(request, [upload], None, param)
+        return _fetch_input_image(request, url, param) if url and ours is None else Prepared()
+
+    files = [upload] if upload is not None else []
+    job, _ = submit_once(request, endpoint, fingerprint(endpoint, body, files), make, prepare)
+    return job
 
 
 # ---- endpoints ---------------------------------------------------------------------------
@@ -396,7 +429,7 @@ def _our_asset(request, url: str) -> Asset | None:
     return asset if asset is not None and not asset.is_video else None
 
 
-def _fetch_input_image(request, url) -> Prepared:
+def _fetch_input_image(request, url, param: str) -> Prepared:
     """Fetch and check the image a video starts from, when it isn't one of ours: slow (a URL
     may drip its bytes for a minute), so before any transaction."""
     prepared = Prepared()
@@ -404,15 +437,9 @@ def _fetch_input_image(request, url) -> Prepared:
         try:
             download.download(url, tmp, accept=("image/",))
         except download.DownloadError as e:
-            raise ApiError(
-                f"input_image could not be fetched: {e.message}", param="input_image"
-            ) from None
-        try:
+            raise ApiError(f"{param} could not be fetched: {e.message}", param=param) from None
+        with _unreadable(param, param):
             prepared.source = media.store_image(tmp, workspace_id=request.workspace.id)
-        except media.MediaError as e:
-            raise ApiError(
-                f"input_image is not an image we can read: {e}.", param="input_image"
-            ) from None
     return prepared
 
 
@@ -444,31 +471,7 @@ def async_images_edits(request):
 @api_view(require=permissions.require_create)
 def async_videos_generations(request):
     body = read_json(request, VIDEO_FIELDS)
-    endpoint = "videos.generations"
-    url = body.get("input_image")
-    if url not in (None, "") and (
-        not isinstance(url, str) or not url.startswith(("http://", "https://"))
-    ):
-        raise ApiError("input_image must be an http(s) URL of an image.", param="input_image")
-    _check(request, JobKind.ANIMATE, body)
-    ours = _our_asset(request, url) if url else None
-
-    def make(prepared: Prepared) -> Job:
-        source = ours
-        if prepared.source is not None:
-            source = Asset.objects.create_from(
-                prepared.source,
-                workspace=request.workspace,
-                user=request.user,
-                made_by="upload",
-                prompt=url[:200],
-            )
-        return _new_job(request, JobKind.ANIMATE, body, source_asset=source)
-
-    def prepare() -> Prepared:
-        return _fetch_input_image(request, url) if url and ours is None else Prepared()
-
-    job, _ = submit_once(request, endpoint, fingerprint(endpoint, body), make, prepare=prepare)
+    job = submit_video(request, "videos.generations", body, image=body.get("input_image") or None)
     return json_response(submission_dict(job))
 
 
@@ -499,7 +502,7 @@ def _get_task_for_key(request, task_id: str) -> Job:
 def task(request, task_id: str):
     job = _get_task_for_key(request, task_id)
     runner.nudge(job)
-    headers = _credit_headers(job) if job.status == JobStatus.COMPLETED else {}
+    headers = credit_headers(job) if job.status == JobStatus.COMPLETED else {}
     return json_response(task_dict(request, job), headers=headers)
 
 
@@ -523,6 +526,26 @@ def cancel_task(request, task_id: str):
 @api_view
 def tasks(request):
     check_fields(request.GET, {"limit", "after"})
+    rows = (
+        Job.objects.for_workspace(request.workspace)
+        .filter(user=request.user)
+        .select_related("reservation__settlement")
+    )
+    page, has_more = page_of(request, rows, "task")
+    data = [task_dict(request, job) for job in page]
+    return json_response(
+        {
+            "object": "list",
+            "data": data,
+            "has_more": has_more,
+            "last_id": data[-1]["id"] if data else None,
+        }
+    )
+
+
+def page_of(request, rows, noun: str, newest_first: bool = True) -> tuple[list[Job], bool]:
+    """One page of the jobs `rows`, by ?limit= and the ?after= cursor (a job id), newest
+    first unless told otherwise; return (jobs, whether more follow)."""
     low, high, default = TASKS_LIMIT
     try:
         limit = int(request.GET.get("limit") or default)
@@ -530,29 +553,19 @@ def tasks(request):
         limit = 0
     if not low <= limit <= high:
         raise ApiError(f"limit must be a whole number from {low} to {high}.", param="limit")
-    rows = (
-        Job.objects.for_workspace(request.workspace)
-        .filter(user=request.user)
-        .select_related("reservation__settlement")
-        .order_by("-created_at", "-id")
-    )
+    sign = "-" if newest_first else ""
+    rows = rows.order_by(f"{sign}created_at", f"{sign}id")
     if after := request.GET.get("after"):
         anchor = rows.filter(public_id=after).first()
         if anchor is None:
-            raise ApiError(f"There is no task {after!r} to page after.", param="after")
+            raise ApiError(f"There is no {noun} {after!r} to page after.", param="after")
+        beyond = "lt" if newest_first else "gt"
         rows = rows.filter(
-            Q(created_at__lt=anchor.created_at) | Q(created_at=anchor.created_at, pk__lt=anchor.pk)
+            Q(**{f"created_at__{beyond}": anchor.created_at})
+            | Q(created_at=anchor.created_at, **{f"pk__{beyond}": anchor.pk})
         )
     page = list(rows[: limit + 1])
-    data = [task_dict(request, job) for job in page[:limit]]
-    return json_response(
-        {
-            "object": "list",
-            "data": data,
-            "has_more": len(page) > limit,
-            "last_id": data[-1]["id"] if data else None,
-        }
-    )
+    return page[:limit], len(page) > limit
 
 
 def model_dict(model: tables.Model) -> dict:

@@ -42,6 +42,9 @@ DEFAULT_IMAGE_SIZE = "1024x1024"
 DEFAULT_VIDEO_SIZE = "1280x720"
 DEFAULT_DURATION = 5
 DURATION_RANGE = (1, 10)
+# OpenAI's Videos API has defaults of its own, which its clients expect.
+OPENAI_VIDEO_SECONDS = 4
+OPENAI_VIDEO_SIZE = "720x1280"
 N_RANGE = (1, 10)
 # Smallest side we accept for any output; smaller is a typo, not a picture.
 MIN_SIDE = 16
