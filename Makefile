@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# `make run PORT=8080` serves on another port.
+PORT ?= 8000
 
 .PHONY: run test test-fast lint check bench clean
 
@@ -33,10 +35,7 @@ $(NODE_CLIENTS)/node_modules/.installed: $(NODE_CLIENTS)/package-lock.json
 	touch $@
 
 run: $(VENV)/.installed-run
-	$(PY) manage.py migrate --noinput -v 0
-	$(PY) manage.py createcachetable
-	$(PY) manage.py seed_demo
-	$(PY) manage.py runstudio
+	$(PY) manage.py runstudio --setup --bind 127.0.0.1:$(PORT)
 
 test: $(VENV)/.installed-test /usr/bin/chromium $(NODE_CLIENTS)/node_modules/.installed
 	$(VENV)/bin/ruff check .

@@ -143,3 +143,21 @@ def test_password_change_rejects_bad_passwords(client, alice, password):
     assert r.status_code == 200
     alice.refresh_from_db()
     assert alice.check_password(PASSWORD)
+
+
+def test_a_password_change_signs_out_other_sessions_and_says_so(alice):
+    from django.test import Client
+
+    here, elsewhere = Client(), Client()
+    for c in (here, elsewhere):
+        c.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    new = "a-brand-new-passphrase"
+    r = here.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+        follow=True,
+    )
+    assert b"everywhere else you were signed in" in r.content
+    assert b"stay signed in until" not in r.content
+    assert here.get(reverse("studio")).status_code == 200  # this session goes on
+    assert elsewhere.get(reverse("studio")).status_code == 302  # the other is signed out

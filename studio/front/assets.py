@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -21,14 +22,18 @@ from django_htmx.http import HttpResponseClientRedirect
 from studio.accounts.decorators import workspace_required
 from studio.accounts.models import Role
 from studio.catalog.tables import EDITS
+from studio.credits import ledger
 from studio.errors import StudioError
 from studio.front.forms import ImageForm, VideoForm
+from studio.front.references import store_upload, store_uploads
 from studio.front.views import _get_job_for_user, jobs_for_cards, refuse, render_card
 from studio.generations import media, runner, tools
-from studio.generations.models import Asset, JobKind
+from studio.generations.models import Asset, AssetKind, JobKind
 
-MAX_UPLOAD = 20 * 1024 * 1024
 MASK_PREFIX = "data:image/png;base64,"
+# An edit is compared with its original when both have the same shape (a crop or a turn is
+# not: there is no pixel-for-pixel "before").
+SAME_SHAPE = 0.01
 
 
 def _get_asset_for_user(request, uid: str, kind: str | None = None) -> Asset:
@@ -51,19 +56,44 @@ def _lineage(asset: Asset) -> list[Asset]:
     return chain
 
 
+def _neighbours(asset: Asset) -> tuple[Asset | None, Asset | None]:
+    """The gallery's next newer and next older asset (the gallery's own order)."""
+    assets = Asset.objects.for_workspace(asset.workspace_id)
+    same_time = Q(created_at=asset.created_at)
+    newer = assets.filter(
+        Q(created_at__gt=asset.created_at) | same_time & Q(id__gt=asset.id)
+    ).order_by("created_at", "id")
+    older = assets.filter(Q(created_at__lt=asset.created_at) | same_time & Q(id__lt=asset.id))
+    return newer.first(), older.order_by("-created_at", "-id").first()
+
+
+def _before(asset: Asset, lineage: list[Asset]) -> Asset | None:
+    """The original an edit can be compared with, slider over slider: its parent, when it
+    is an image of the same shape."""
+    parent = lineage[-2] if len(lineage) > 1 else None
+    if parent is None or asset.is_video or parent.is_video:
+        return None
+    if abs(parent.width * asset.height / (parent.height * asset.width) - 1) > SAME_SHAPE:
+        return None
+    return parent
+
+
 @workspace_required
 def asset_detail(request, uid: str):
     asset = _get_asset_for_user(request, uid)
-    children = Asset.objects.for_workspace(request.workspace).filter(parent=asset)
-    jobs = jobs_for_cards(request.workspace).filter(source_asset=asset)[:6]
+    lineage = _lineage(asset)
+    newer, older = _neighbours(asset)
     return render(
         request,
         "front/asset.html",
         {
             "asset": asset,
-            "lineage": _lineage(asset),
-            "children": children,
-            "jobs": jobs,
+            "lineage": lineage,
+            "before": _before(asset, lineage),
+            "children": Asset.objects.for_workspace(request.workspace).filter(parent=asset),
+            "jobs": jobs_for_cards(request.workspace).filter(source_asset=asset)[:6],
+            "newer": newer,
+            "older": older,
             "can_create": request.membership.can_create,
         },
     )
@@ -108,30 +138,51 @@ def delete_asset(request, uid: str):
 # ---- edit ---------------------------------------------------------------------------------
 
 
-def _edit_context(request, asset, form, **extra):
-    return {
-        "asset": asset,
-        "form": form,
-        "crop_aspects": list(tools.CROP_ASPECTS),
-        "can_create": request.membership.can_create,
-        "jobs": jobs_for_cards(request.workspace).filter(source_asset=asset, kind=JobKind.EDIT)[:6],
-        **extra,
-    }
+# What the option fragments of the edit and animate forms need to know about their page.
+EDIT_FORM = {
+    "options_id": "edit-options",
+    "verdict_id": "edit-verdict",
+    "feedback_id": "edit-feedback",
+    "submit_label": "Edit with AI",
+}
+ANIMATE_FORM = {
+    "options_id": "animate-options",
+    "verdict_id": "animate-verdict",
+    "feedback_id": "animate-feedback",
+    "submit_label": "Animate",
+}
+
+
+def _edit_form(request, asset, data, strict: bool = False) -> ImageForm:
+    balance = ledger.balance(request.workspace)
+    return ImageForm.read(data, endpoint=EDITS, source=asset, strict=strict, balance=balance)
 
 
 @workspace_required
 def edit_page(request, uid: str):
     asset = _get_asset_for_user(request, uid, kind="image")
-    form = ImageForm.read(request.GET, endpoint=EDITS, source=asset)
-    return render(request, "front/edit.html", _edit_context(request, asset, form))
+    context = {
+        "asset": asset,
+        "form": _edit_form(request, asset, request.GET),
+        **EDIT_FORM,
+        "options_url": reverse("edit_options", args=[asset.uid]),
+        "crop_aspects": list(tools.CROP_ASPECTS),
+        "can_create": request.membership.can_create,
+        "jobs": jobs_for_cards(request.workspace).filter(source_asset=asset, kind=JobKind.EDIT)[:6],
+    }
+    return render(request, "front/edit.html", context)
 
 
 @require_GET
 @workspace_required
 def edit_options(request, uid: str):
     asset = _get_asset_for_user(request, uid, kind="image")
-    form = ImageForm.read(request.GET, endpoint=EDITS, source=asset)
-    return render(request, "front/edit.html#edit-options", {"asset": asset, "form": form})
+    context = {
+        "form": _edit_form(request, asset, request.GET),
+        **EDIT_FORM,
+        "options_url": reverse("edit_options", args=[asset.uid]),
+    }
+    return render(request, "front/_image_options.html", context)
 
 
 def _store_mask(data_url: str, asset: Asset) -> str | None:
@@ -157,7 +208,7 @@ def _store_mask(data_url: str, asset: Asset) -> str | None:
 @workspace_required(role=Role.MEMBER)
 def edit_ai(request, uid: str):
     asset = _get_asset_for_user(request, uid, kind="image")
-    form = ImageForm.read(request.POST, endpoint=EDITS, source=asset)
+    form = _edit_form(request, asset, request.POST, strict=True)
     try:
         if form.error:
             raise form.error
@@ -171,11 +222,13 @@ def edit_ai(request, uid: str):
             source_asset=asset,
             inputs={"mask": mask} if mask else None,
         )
-    except (StudioError, media.MediaError) as e:
-        error = e if isinstance(e, StudioError) else StudioError(f"The mask: {e}", param="mask")
+    except media.MediaError:
+        error = StudioError("The mask could not be read; paint it again.", param="mask")
         return refuse(request, error, "#edit-feedback", asset.get_edit_url())
+    except StudioError as e:
+        return refuse(request, e, "#edit-feedback", asset.get_edit_url())
     if request.htmx:
-        return render_card(request, _get_job_for_user(request, job.public_id), balance=True)
+        return render_card(request, _get_job_for_user(request, job.public_id))
     return redirect("edit", uid=uid)
 
 
@@ -201,17 +254,23 @@ def edit_tool(request, uid: str):
 # ---- animate ------------------------------------------------------------------------------
 
 
+def _animate_form(request, asset, data, strict: bool = False) -> VideoForm:
+    balance = ledger.balance(request.workspace)
+    return VideoForm.read(data, source=asset, strict=strict, balance=balance)
+
+
 @workspace_required
 def animate_page(request, uid: str):
     asset = _get_asset_for_user(request, uid, kind="image")
-    form = VideoForm.read(request.GET, source=asset)
     jobs = jobs_for_cards(request.workspace).filter(source_asset=asset, kind=JobKind.ANIMATE)
     return render(
         request,
         "front/animate.html",
         {
             "asset": asset,
-            "form": form,
+            "form": _animate_form(request, asset, request.GET),
+            **ANIMATE_FORM,
+            "options_url": reverse("animate_options", args=[asset.uid]),
             "jobs": jobs[:6],
             "can_create": request.membership.can_create,
         },
@@ -222,18 +281,19 @@ def animate_page(request, uid: str):
 @workspace_required
 def animate_options(request, uid: str):
     asset = _get_asset_for_user(request, uid, kind="image")
-    return render(
-        request,
-        "front/animate.html#animate-options",
-        {"asset": asset, "form": VideoForm.read(request.GET, source=asset)},
-    )
+    context = {
+        "form": _animate_form(request, asset, request.GET),
+        **ANIMATE_FORM,
+        "options_url": reverse("animate_options", args=[asset.uid]),
+    }
+    return render(request, "front/_video_options.html", context)
 
 
 @require_POST
 @workspace_required(role=Role.MEMBER)
 def animate(request, uid: str):
     asset = _get_asset_for_user(request, uid, kind="image")
-    form = VideoForm.read(request.POST, source=asset)
+    form = _animate_form(request, asset, request.POST, strict=True)
     try:
         if form.error:
             raise form.error
@@ -248,7 +308,7 @@ def animate(request, uid: str):
     except StudioError as e:
         return refuse(request, e, "#animate-feedback", asset.get_animate_url())
     if request.htmx:
-        return render_card(request, _get_job_for_user(request, job.public_id), balance=True)
+        return render_card(request, _get_job_for_user(request, job.public_id))
     return redirect("animate", uid=uid)
 
 
@@ -290,20 +350,35 @@ def upload(request):
     if upload is None:
         messages.error(request, "Choose an image file to upload.")
         return redirect("gallery")
-    if upload.size > MAX_UPLOAD:
-        messages.error(request, f"Images can be at most {MAX_UPLOAD // (1024 * 1024)} MB.")
-        return redirect("gallery")
     try:
-        stored = media.store_image(upload, workspace_id=request.workspace.id)
-    except media.MediaError as e:
-        messages.error(request, f"That file can't be used: {e}.")
+        asset = store_upload(request, upload)
+    except StudioError as e:
+        messages.error(request, e.message)
         return redirect("gallery")
-    asset = media.make_asset(
-        stored,
-        workspace=request.workspace,
-        user=request.user,
-        made_by="upload",
-        prompt=upload.name[:200],
-    )
     messages.success(request, "Uploaded. Edit it or animate it from here.")
     return redirect("asset", uid=asset.uid)
+
+
+# ---- reference images for the studio's composer --------------------------------------------
+
+PICKER_PAGE = 24
+
+
+@require_POST
+@workspace_required(role=Role.MEMBER)
+def reference_upload(request):
+    """Upload images as references: they join the gallery and the composer's tray."""
+    try:
+        assets = store_uploads(request, request.FILES.getlist("reference_file"))
+    except StudioError as e:
+        return refuse(request, e, "#ref-feedback", "studio")
+    return render(request, "front/_reference_chips.html", {"references": assets})
+
+
+@require_GET
+@workspace_required
+def reference_picker(request):
+    """The gallery's images to pick references from, newest first."""
+    images = Asset.objects.for_workspace(request.workspace).filter(kind=AssetKind.IMAGE)
+    page = Paginator(images, PICKER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "front/_reference_picker.html", {"page": page})

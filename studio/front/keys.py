@@ -54,13 +54,16 @@ def _keys_for(request):
     )
 
 
+# The session holds a new key only between its creation and the page showing it once.
+NEW_KEY = "new_api_key"
+
+
 @workspace_required(role=Role.MEMBER)
 def api_keys(request):
     form = ApiKeyForm(request.POST or None)
-    new_key = None
     if request.method == "POST" and form.is_valid():
         day = form.cleaned_data["expires_on"]
-        key, new_key = ApiKey.create(
+        _, raw = ApiKey.create(
             user=request.user,
             workspace=request.workspace,
             name=form.cleaned_data["name"],
@@ -68,7 +71,10 @@ def api_keys(request):
             credit_cap=form.cleaned_data["credit_cap"],
             allowed_models=form.cleaned_data["allowed_models"],
         )
-        form = ApiKeyForm()
+        # Redirect after the POST, so reloading the page can't create a second key.
+        request.session[NEW_KEY] = raw
+        return redirect("api_keys")
+    new_key = request.session.pop(NEW_KEY, None)
     return render(
         request,
         "front/keys.html",

@@ -6,6 +6,7 @@ refuses; the price on the button always comes from `studio.catalog.quote`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from studio.catalog import tables as t
@@ -43,7 +44,7 @@ QUALITY_HELP = {
 }
 VIDEO_ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
 VIDEO_RESOLUTION_SHORT_EDGE = {"720P": 720, "1080P": 1080, "4K": 2160}
-UI_MAX_N = 4
+_WXH = re.compile(r"^(\d{2,5})x(\d{2,5})$")
 
 
 @dataclass
@@ -75,11 +76,18 @@ def image_sizes(model: t.Model) -> list[Choice]:
             Choice("auto", "Auto · 1024 px"),
             *choices,
             *(Choice(v, label) for v, label in GPT_2_LARGE),
+            Choice("custom", "Custom width × height…"),
         ]
     tiers = [tier for tier in ("512", "2K", "4K") if tier in model.tiers]
     if model.id == "gemini-3-pro-image-preview":
         tiers.remove("512")  # bills as standard; the standard presets say it better
     return choices + [Choice(tier, GEMINI_TIER_LABELS[tier]) for tier in tiers]
+
+
+def parse_size(value: str) -> tuple[int, int] | None:
+    """(width, height) of a "WIDTHxHEIGHT" string, else None."""
+    match = _WXH.match(value or "")
+    return (int(match[1]), int(match[2])) if match else None
 
 
 def default_image_size(model: t.Model, width: int | None = None, height: int | None = None):

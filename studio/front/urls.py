@@ -4,12 +4,16 @@ from studio.front import assets, keys, usage, views
 
 urlpatterns = [
     path("", views.studio, name="studio"),
+    path("favicon.ico", views.favicon),
     path("models/", views.catalog, name="catalog"),
     path("generate/", views.generate, name="generate"),
     path("generate/options/", views.generate_options, name="generate_options"),
-    path("jobs/<str:public_id>/", views.job_card, name="job_card"),
+    path("jobs/poll/", views.poll_jobs, name="poll_jobs"),
     path("jobs/<str:public_id>/cancel/", views.cancel_job, name="cancel_job"),
     path("jobs/<str:public_id>/retry/", views.retry_job, name="retry_job"),
+    path("jobs/<str:public_id>/vary/", views.vary_job, name="vary_job"),
+    path("references/upload/", assets.reference_upload, name="reference_upload"),
+    path("references/pick/", assets.reference_picker, name="reference_picker"),
     path("gallery/", assets.gallery, name="gallery"),
     path("gallery/upload/", assets.upload, name="upload"),
     path("assets/<str:uid>/", assets.asset_detail, name="asset"),

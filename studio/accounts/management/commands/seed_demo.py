@@ -58,7 +58,7 @@ class Command(BaseCommand):
             granted = self._grant_starter_credits(workspace)
 
         self.stdout.write(f"Workspace {DEMO_WORKSPACE!r} is ready.{granted}")
-        self.stdout.write("Sign in at http://127.0.0.1:8000/ with:")
+        self.stdout.write("Sign in with:")
         for line in lines:
             self.stdout.write(line)
 
