@@ -198,7 +198,7 @@ def test_capture_follows_what_was_delivered_and_never_exceeds_the_quote():
         (
             {"model": "gpt-image-2", "size": "256x256"},
             "size",
-            "256x256 is too small for gpt-image-2: it makes images of at least 655,360 pixels "
+            "256x256 is too small for gpt-image-2: it needs at least 655,360 total pixels "
             "(this is 65,536), such as 1024x1024, 1536x864",
         ),
         (

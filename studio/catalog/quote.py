@@ -329,8 +329,9 @@ def _any_image_size(value, model: t.Model) -> tuple[int, int, str]:
     if width * height < rules["min_pixels"]:
         examples = ", ".join(f"{w}x{h}" for w, h in t.GPT_IMAGE_2_PRESETS.values())
         raise invalid(
-            f"size {width}x{height} is too small for {model.id}: it makes images of at least "
-            f"{rules['min_pixels']:,} pixels (this is {width * height:,}), such as {examples}.",
+            f"size {width}x{height} is too small for {model.id}: it needs at least "
+            f"{rules['min_pixels']:,} total pixels (this is {width * height:,}), such as "
+            f"{examples}.",
             "size",
         )
     tier = _image_tier(model, width, height, ceiling=rules["max_long_edge"])
