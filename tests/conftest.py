@@ -121,6 +121,26 @@ def api(client, key):
 
 
 @pytest.fixture
+def refusing_upstream(settings):
+    """STUDIO_PROVIDER=pixapi, with a platform that refuses every prompt under its content
+    policy (HTTP 422), answered in its own error shape."""
+    import httpx
+
+    from studio.providers import base
+    from studio.providers.pixapi import PixapiProvider
+
+    def platform(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            422, json={"error": {"code": 422, "message": "The prompt violates the content policy."}}
+        )
+
+    settings.STUDIO_PROVIDER = "pixapi"
+    base._instances["pixapi"] = PixapiProvider(
+        api_key="sk_upstream", transport=httpx.MockTransport(platform)
+    )
+
+
+@pytest.fixture
 def fake():
     """A fake Pixapi platform: a real HTTP server on 127.0.0.1 (tests/fake_pixapi.py)."""
     from tests.fake_pixapi import FakePixapi

@@ -474,21 +474,7 @@ def test_create_api_key_prints_the_key_last(alice, alpha):
         call_command("create_api_key", "--username", "alice", "--workspace", "Other")
 
 
-def test_an_upstream_content_policy_refusal_is_422_prompt_rejected(api, alpha, settings):
-    import httpx
-
-    from studio.providers import base
-    from studio.providers.pixapi import PixapiProvider
-
-    def platform(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            422, json={"error": {"code": 422, "message": "The prompt violates the content policy."}}
-        )
-
-    settings.STUDIO_PROVIDER = "pixapi"
-    base._instances["pixapi"] = PixapiProvider(
-        api_key="sk_upstream", transport=httpx.MockTransport(platform)
-    )
+def test_an_upstream_content_policy_refusal_is_422_prompt_rejected(api, alpha, refusing_upstream):
     r = api.post("/v1/images/generations", {"model": "nano-banana", "prompt": "something"})
     error = assert_error(r, 422, "prompt_rejected")
     assert "content policy" in error["message"] and "sk_upstream" not in error["message"]

@@ -15,7 +15,6 @@ import json
 import os
 import re
 
-import httpx
 import jsonschema
 import pytest
 from referencing import Registry
@@ -70,7 +69,7 @@ class Stable:
         return self.text(value) if isinstance(value, str) else value
 
 
-def test_the_examples_are_what_the_api_answers(api, client, alpha, alice, bob, settings):
+def test_the_examples_are_what_the_api_answers(api, client, alpha, alice, bob, settings, request):
     """One real request per operation and per error status; see the module docstring."""
     from studio.api.models import RateBucket
 
@@ -188,7 +187,9 @@ def test_the_examples_are_what_the_api_answers(api, client, alpha, alice, bob, s
         ),
         413,
     )
-    error(_prompt_rejected(api, settings), 422)
+    request.getfixturevalue("refusing_upstream")
+    error(api.post("/v1/images/generations", {"model": "nano-banana", "prompt": "a kite"}), 422)
+    settings.STUDIO_PROVIDER = "local"
     error(_lost_file(api), 500)
     settings.LOCAL_PROVIDER_FAIL_RATE = 1.0
     error(api.post("/v1/images/generations", {"model": "nano-banana", "prompt": "a kite"}), 503)
@@ -206,25 +207,6 @@ def test_the_examples_are_what_the_api_answers(api, client, alpha, alice, bob, s
         "tests/test_api_examples.py"
     )
     _validate(raw)
-
-
-def _prompt_rejected(api, settings):
-    from studio.providers import base
-    from studio.providers.pixapi import PixapiProvider
-
-    def platform(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            422, json={"error": {"code": 422, "message": "The prompt violates the content policy."}}
-        )
-
-    settings.STUDIO_PROVIDER = "pixapi"
-    base._instances["pixapi"] = PixapiProvider(
-        api_key="sk_upstream", transport=httpx.MockTransport(platform)
-    )
-    try:
-        return api.post("/v1/images/generations", {"model": "nano-banana", "prompt": "a kite"})
-    finally:
-        settings.STUDIO_PROVIDER = "local"
 
 
 def _lost_file(api):

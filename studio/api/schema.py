@@ -56,6 +56,15 @@ def _one_of(values, description: str = "") -> dict:
     return {**schema, "description": description} if description else schema
 
 
+def _video_size(default: str) -> dict:
+    presets = ", ".join(tables.VIDEO_PRESETS)
+    return {
+        "type": "string",
+        "default": default,
+        "description": f"WIDTHxHEIGHT (even), or {presets}.",
+    }
+
+
 def _enumerate(values) -> str:
     values = list(values)
     return ", ".join(values[:-1]) + " or " + values[-1]
@@ -201,11 +210,7 @@ SCHEMAS = {
                 "maximum": tables.DURATION_RANGE[1],
                 "default": tables.DEFAULT_DURATION,
             },
-            "size": {
-                "type": "string",
-                "default": tables.DEFAULT_VIDEO_SIZE,
-                "description": "WIDTHxHEIGHT (even), or " + ", ".join(tables.VIDEO_PRESETS) + ".",
-            },
+            "size": _video_size(tables.DEFAULT_VIDEO_SIZE),
             "quality": {
                 "type": "string",
                 "enum": list(VEO.qualities),
@@ -233,11 +238,7 @@ SCHEMAS = {
                 "description": f"Whole seconds, {tables.DURATION_RANGE[0]} to "
                 f"{tables.DURATION_RANGE[1]}.",
             },
-            "size": {
-                "type": "string",
-                "default": tables.OPENAI_VIDEO_SIZE,
-                "description": "WIDTHxHEIGHT (even), or " + ", ".join(tables.VIDEO_PRESETS) + ".",
-            },
+            "size": _video_size(tables.OPENAI_VIDEO_SIZE),
             "input_reference": {
                 "description": "The image to animate: a file (multipart), or in JSON "
                 '{"image_url": an http(s) URL or a base64 data URL}.',

@@ -479,7 +479,7 @@ def async_videos_generations(request):
 def deprecated_videos(request):
     raise ApiError(
         "Video generation is async-only: use POST /v1/async/videos/generations, "
-        "then poll GET /v1/tasks/{id}."
+        "then poll GET /v1/tasks/{id} (or OpenAI's Videos API: POST /v1/videos)."
     )
 
 
