@@ -382,9 +382,10 @@ def studio(studio_env, tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def studio_worker(studio, studio_env, tmp_path_factory):
-    """A real worker beside the session's gunicorn (videos need one), started on first use."""
+    """A real worker beside the session's gunicorn (videos need one), for one test module:
+    it takes tasks from the shared queue, so it must not outlive the tests that expect it."""
     w = Worker(studio_env, tmp_path_factory.mktemp("logs") / "worker.log").start()
     yield w
     w.stop()

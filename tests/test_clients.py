@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -183,7 +184,9 @@ def test_the_async_sdk_generates_and_edits(studio, key):
         await client.close()
         return generated, edited, model
 
-    generated, edited, model = asyncio.run(main())
+    # On a thread of its own: the browser tests' Playwright may hold this thread's loop.
+    with ThreadPoolExecutor(1) as pool:
+        generated, edited, model = pool.submit(asyncio.run, main()).result()
     assert image_of(generated.data[0].b64_json).size == (1024, 1024)
     assert image_of(edited.data[0].b64_json).format == "PNG"
     assert model.id == "veo"
