@@ -338,6 +338,11 @@ class AssetQuerySet(models.QuerySet):
     def for_workspace(self, workspace) -> AssetQuerySet:
         return self.filter(workspace=workspace, deleted_at__isnull=True)
 
+    def discard(self, now: datetime) -> int:
+        """Take these assets out of the gallery and end their share links; return how many.
+        (Their jobs, and what was charged, stay on record.)"""
+        return self.filter(deleted_at__isnull=True).update(deleted_at=now, share_token="")
+
     def create_from(self, stored, **fields) -> Asset:
         """Create the Asset row of a file already in our storage (media.StoredMedia)."""
         return self.create(

@@ -62,6 +62,17 @@ def serve_media(request, uid: str, variant: str, ext: str):
     if not signing.verify(uid, variant, request.GET.get("e"), request.GET.get("s")):
         raise Http404("This link has expired or is not valid.")
     asset = get_object_or_404(Asset, uid=uid, deleted_at__isnull=True)
+    response = asset_response(request, asset, variant)
+    # The URL changes when it expires, so the bytes behind one URL never change. (A redirect
+    # to the bucket sets its own, shorter promise.)
+    response.setdefault("Cache-Control", f"private, max-age={BROWSER_CACHE}, immutable")
+    return response
+
+
+def asset_response(request, asset: Asset, variant: str = "file"):
+    """An asset's file (or its "thumb"), answering a single HTTP Range with 206 (browsers
+    need it to seek a video) and one it can't satisfy with 416. Raise Http404 when the file
+    is missing."""
     name = asset.thumbnail.name if variant == "thumb" else asset.file.name
     if not name:
         raise Http404("No such file.")
@@ -99,8 +110,6 @@ def serve_media(request, uid: str, variant: str, ext: str):
         response = FileResponse(f, content_type=content_type)
         response["Content-Length"] = str(size)
     response["Accept-Ranges"] = "bytes"
-    # The URL changes when it expires, so the bytes behind one URL never change.
-    response["Cache-Control"] = f"private, max-age={BROWSER_CACHE}, immutable"
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
