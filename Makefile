@@ -29,19 +29,28 @@ $(VENV)/.installed-test: pyproject.toml requirements-test.lock | $(VENV)/bin/pyt
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
+# The Node clients the suite drives (openai, the Vercel AI SDK), exactly as locked; again only
+# when the lock file changes. Node and npm come from Debian when the machine has none.
+NODE_CLIENTS := tests/clients
+$(NODE_CLIENTS)/node_modules/.installed: $(NODE_CLIENTS)/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	cd $(NODE_CLIENTS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 run: $(VENV)/.installed-run
 	$(PY) manage.py runstudio --setup --bind 127.0.0.1:$(PORT)
 
 # The whole suite on SQLite, then the tests marked `servers` (the concurrency-critical ones)
 # again on PostgreSQL + Redis: tests/servers.py installs them from Debian when missing, starts
 # them on free ports from a temporary directory and stops them however the tests end.
-test: $(VENV)/.installed-test /usr/bin/chromium
+test: $(VENV)/.installed-test /usr/bin/chromium $(NODE_CLIENTS)/node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 	$(PY) -m tests.servers $(PY) -m pytest -m servers
 
 # Everything but the slow and browser tests: the lane to run while working.
-test-fast: $(VENV)/.installed-test
+test-fast: $(VENV)/.installed-test $(NODE_CLIENTS)/node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -m "not slow and not browser"
 
@@ -62,4 +71,4 @@ lock: | $(VENV)/bin/python
 		pyproject.toml
 
 clean:
-	rm -rf $(VENV) var/test artifacts staticfiles
+	rm -rf $(VENV) var/test artifacts staticfiles $(NODE_CLIENTS)/node_modules

@@ -34,6 +34,9 @@ class Error:
     retry: str  # what a client should do: "no", "yes, with backoff", …
     description: str  # when it happens, for the docs
     type: str | None = None  # the `type` of the JSON error; None: the row's own name
+    # Seconds a client should wait before trying again (Retry-After), where it should retry;
+    # an answer that knows better (the rate limiter's wait) says so itself.
+    retry_after: int | None = None
 
 
 ERRORS: dict[str, Error] = {
@@ -59,7 +62,10 @@ ERRORS: dict[str, Error] = {
     ),
     ErrorType.PROMPT_REJECTED: Error(422, "no", "the content policy refused the prompt"),
     ErrorType.RATE_LIMITED: Error(
-        429, "yes, with backoff", "too many requests for this key; wait Retry-After seconds"
+        429,
+        "yes, with backoff",
+        "too many requests for this key; wait Retry-After seconds",
+        retry_after=1,
     ),
     ErrorType.INTERNAL: Error(
         500,
@@ -67,7 +73,11 @@ ERRORS: dict[str, Error] = {
         "unexpected; a POST may have been accepted: check GET /v1/tasks first",
     ),
     ErrorType.MODEL_UNAVAILABLE: Error(
-        503, "yes, with backoff", "the model is temporarily down or slower than the wait"
+        503,
+        "yes, after Retry-After seconds",
+        "the model is temporarily down or slower than the wait (then x-task-id names the task "
+        "still being made)",
+        retry_after=2,
     ),
 }
 
@@ -84,6 +94,7 @@ class StudioError(Exception):
         self.code = code
         self.type = row.type or code
         self.status = row.status
+        self.retry_after = row.retry_after
         self.param = param
 
     def to_dict(self) -> dict:

@@ -104,6 +104,64 @@ def charlie(make_user, other):
 
 
 @pytest.fixture
+def key(alpha, alice):
+    """An API key of alice's, with 100 credits in Alpha."""
+    from studio.accounts.models import ApiKey
+    from studio.credits import ledger
+
+    ledger.grant(alpha, 100)
+    _, raw = ApiKey.create(user=alice, workspace=alpha, name="tests")
+    return raw
+
+
+@pytest.fixture
+def api(client, key):
+    """POST/GET/any-method helpers with the bearer key."""
+    import json
+
+    class Api:
+        def post(self, path, body=None, **extra):
+            return client.post(
+                path,
+                json.dumps(body if body is not None else {}),
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {key}",
+                **extra,
+            )
+
+        def multipart(self, path, data, **extra):
+            return client.post(path, data, HTTP_AUTHORIZATION=f"Bearer {key}", **extra)
+
+        def get(self, path, **extra):
+            return client.get(path, HTTP_AUTHORIZATION=f"Bearer {key}", **extra)
+
+        def generic(self, method, path, **extra):
+            return client.generic(method, path, HTTP_AUTHORIZATION=f"Bearer {key}", **extra)
+
+    return Api()
+
+
+@pytest.fixture
+def refusing_upstream(settings):
+    """STUDIO_PROVIDER=pixapi, with a platform that refuses every prompt under its content
+    policy (HTTP 422), answered in its own error shape."""
+    import httpx
+
+    from studio.providers import base
+    from studio.providers.pixapi import PixapiProvider
+
+    def platform(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            422, json={"error": {"code": 422, "message": "The prompt violates the content policy."}}
+        )
+
+    settings.STUDIO_PROVIDER = "pixapi"
+    base._instances["pixapi"] = PixapiProvider(
+        api_key="sk_upstream", transport=httpx.MockTransport(platform)
+    )
+
+
+@pytest.fixture
 def fake():
     """A fake Pixapi platform: a real HTTP server on 127.0.0.1 (tests/fake_pixapi.py)."""
     from tests.fake_pixapi import FakePixapi
@@ -271,5 +329,96 @@ def worker(transactional_db, settings, tmp_path, request):
     marker = request.node.get_closest_marker("worker_env")
     env = worker_env(settings, tmp_path, **(marker.kwargs if marker else {}))
     w = Worker(env, tmp_path / "worker.log").start()
+    yield w
+    w.stop()
+
+
+# ---- the studio as `make run` serves it: gunicorn, and a worker beside it -------------------
+
+
+class Gunicorn:
+    """`gunicorn studio.wsgi` on the test database, as `make run` serves the studio: real
+    clients talk to it over HTTP, chunked request bodies included (Django's own test server
+    reads none of those)."""
+
+    LISTENING = re.compile(rb"Listening at: http://127\.0\.0\.1:(\d+)")
+    START_TIMEOUT = 60
+
+    def __init__(self, env: dict, log_path: Path):
+        self.env, self.log_path = env, log_path
+
+    def start(self) -> Gunicorn:
+        import subprocess
+        import sys
+        import time
+
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "studio.wsgi", "--bind", "127.0.0.1:0"]
+            + ["--workers", "1", "--threads", "8", "--timeout", "120"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + self.START_TIMEOUT
+        while not (found := self.LISTENING.search(self.log_path.read_bytes())):
+            assert self.proc.poll() is None, self.log_path.read_text()[-2000:]
+            assert time.monotonic() < deadline, self.log_path.read_text()[-2000:]
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{int(found[1])}"
+        return self
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait(timeout=10)
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def studio_env(django_db_setup, tmp_path_factory) -> dict:
+    """The environment of the session's gunicorn and worker: the test database, their own
+    data and media folders, no rate limit worth mentioning."""
+    from django.conf import settings
+    from django.db import connection
+
+    data = tmp_path_factory.mktemp("studio")
+    return {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "STUDIO_DATA_DIR": str(data),
+        "MEDIA_ROOT": str(data / "media"),
+        "STUDIO_PROVIDER": "local",
+        "API_RATE_BURST": "100000",
+        "API_RATE_LIMIT": "100000",
+        "Q_WORKERS": "2",
+        "Q_LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture(scope="session")
+def studio(studio_env, tmp_path_factory):
+    """One gunicorn for the whole session (see Gunicorn); its `url`, `env` and `media`."""
+    server = Gunicorn(studio_env, tmp_path_factory.mktemp("logs") / "gunicorn.log").start()
+    server.media = Path(studio_env["MEDIA_ROOT"])
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def studio_worker(studio, studio_env, tmp_path_factory):
+    """A real worker beside the session's gunicorn (videos need one), for one test module:
+    it takes tasks from the shared queue, so it must not outlive the tests that expect it."""
+    w = Worker(studio_env, tmp_path_factory.mktemp("logs") / "worker.log").start()
     yield w
     w.stop()

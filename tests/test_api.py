@@ -18,36 +18,6 @@ from studio.generations.models import Asset, Job
 D = Decimal
 
 
-@pytest.fixture
-def key(alpha, alice):
-    ledger.grant(alpha, 100)
-    _, raw = ApiKey.create(user=alice, workspace=alpha, name="tests")
-    return raw
-
-
-@pytest.fixture
-def api(client, key):
-    """POST/GET helpers with the bearer key."""
-
-    class Api:
-        def post(self, path, body=None, **extra):
-            return client.post(
-                path,
-                json.dumps(body if body is not None else {}),
-                content_type="application/json",
-                HTTP_AUTHORIZATION=f"Bearer {key}",
-                **extra,
-            )
-
-        def multipart(self, path, data, **extra):
-            return client.post(path, data, HTTP_AUTHORIZATION=f"Bearer {key}", **extra)
-
-        def get(self, path, **extra):
-            return client.get(path, HTTP_AUTHORIZATION=f"Bearer {key}", **extra)
-
-    return Api()
-
-
 def png(width=64, height=48, color=(200, 40, 40)) -> io.BytesIO:
     out = io.BytesIO()
     Image.new("RGB", (width, height), color).save(out, "PNG")
@@ -123,7 +93,7 @@ def test_models_lists_the_catalog_with_prices(api):
         ({"model": "nano-banana"}, "prompt", "Write a prompt"),
         ({"model": "nano-banana", "prompt": "x", "size": "9999x9999"}, "size", "too large"),
         ({"model": "nano-banana", "prompt": "x", "n": 11}, "n", "from 1 to 10"),
-        ({"model": "nano-banana", "prompt": "x", "style": "vivid"}, "style", "Unknown field"),
+        ({"model": "nano-banana", "prompt": "x", "colour": "red"}, "colour", "Unknown field"),
         (
             {"model": "nano-banana", "prompt": "x", "response_format": "png"},
             "response_format",
@@ -284,9 +254,17 @@ def test_a_sync_generation_returns_our_urls_and_charges_once(api, alpha, alice, 
     )
     assert r.status_code == 200, r.content
     body = r.json()
-    assert body["usage"] == {"credits": "8.00"}
+    assert body["usage"] == {
+        "input_tokens": 0,
+        "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+        "output_tokens": 0,
+        "total_tokens": 0,
+        "credits": "8.00",
+        "reserved": "8.00",
+    }
     assert r["x-credits-charged"] == "8.00"
     assert len(body["data"]) == 2
+    assert base64.b64decode(body["data"][1]["b64_json"]).startswith(b"\x89PNG")
     url = body["data"][0]["url"]
     assert url.startswith("http://testserver/media/")
     image = client.get(url.removeprefix("http://testserver"))
@@ -296,6 +274,44 @@ def test_a_sync_generation_returns_our_urls_and_charges_once(api, alpha, alice, 
     assert (job.user, job.workspace, job.source, job.status) == (alice, alpha, "api", "completed")
     assert Asset.objects.filter(job=job, user=alice).count() == 2
     assert ledger.balance(alpha) == D("92.00")
+
+
+def test_usage_is_the_same_in_a_sync_answer_and_its_task(api):
+    r = api.post("/v1/images/generations", {"model": "nano-banana", "prompt": "a kite"})
+    task = api.get(f"/v1/tasks/{Job.objects.get().public_id}").json()
+    assert r.json()["usage"] == task["usage"]
+    assert task["usage"]["credits"] == r["x-credits-charged"] == "2.00"
+
+
+@pytest.mark.parametrize(
+    ("model", "path", "formats"),
+    [
+        ("gpt-image-2", "/v1/images/generations", {"url", "b64_json"}),
+        ("gpt-image-1.5", "/v1/images/generations", {"url", "b64_json"}),
+        ("nano-banana", "/v1/images/generations", {"url"}),
+        ("nano-banana", "/v1/images/edits", {"url", "b64_json"}),
+        ("gemini-3-pro-image-preview", "/v1/images/edits", {"url", "b64_json"}),
+    ],
+)
+def test_without_a_response_format_answers_follow_the_callers_convention(api, model, path, formats):
+    body = {"model": model, "prompt": "x", **({"quality": "low"} if "gpt" in model else {})}
+    if path.endswith("edits"):
+        r = api.multipart(path, {**body, "image": png()})
+    else:
+        r = api.post(path, body)
+    assert set(r.json()["data"][0]) == formats
+
+
+@pytest.mark.parametrize("response_format", ["url", "b64_json"])
+def test_an_explicit_response_format_is_exactly_what_comes_back(api, response_format):
+    for model in ("gpt-image-2", "nano-banana"):
+        body = {"model": model, "prompt": "x", "response_format": response_format}
+        assert set(api.post("/v1/images/generations", body).json()["data"][0]) == {response_format}
+    r = api.multipart(
+        "/v1/images/edits",
+        {"model": "nano-banana", "prompt": "x", "image": png(), "response_format": response_format},
+    )
+    assert set(r.json()["data"][0]) == {response_format}
 
 
 def test_b64_json_returns_the_image_inline(api):
@@ -332,7 +348,7 @@ def test_an_edit_with_several_images_and_a_mask(api, alpha):
     job = Job.objects.get()
     assert job.kind == "edit" and len(job.inputs["images"]) == 1 and job.inputs["mask"]
     assert job.source_asset.made_by == "upload"
-    assert r.json()["usage"] == {"credits": "2.00"}
+    assert r.json()["usage"]["credits"] == "2.00"
 
 
 def test_an_async_video_runs_as_a_task(api, alpha):
@@ -346,7 +362,7 @@ def test_an_async_video_runs_as_a_task(api, alpha):
     assert submitted["progress"] == 0 and submitted["id"].startswith("task_")
     task = api.get(f"/v1/tasks/{submitted['id']}").json()
     assert task["status"] == "queued"
-    assert task["usage"] == {"credits": "0.00", "reserved": "4.48"}
+    assert (task["usage"]["credits"], task["usage"]["reserved"]) == ("0.00", "4.48")
     assert ledger.balance(alpha) == D("95.52")
 
 
@@ -408,6 +424,7 @@ def test_a_provider_failure_is_reported_and_costs_nothing(api, alpha, settings):
     settings.LOCAL_PROVIDER_FAIL_RATE = 1.0
     r = api.post("/v1/images/generations", {"model": "nano-banana", "prompt": "x"})
     error = assert_error(r, 503, "model_unavailable")
+    assert r["Retry-After"] == "2"
     assert "LOCAL_PROVIDER_FAIL_RATE" in error["message"]
     assert r["x-credits-charged"] == "0.00"
     assert ledger.balance(alpha) == D("100.00")
@@ -457,21 +474,7 @@ def test_create_api_key_prints_the_key_last(alice, alpha):
         call_command("create_api_key", "--username", "alice", "--workspace", "Other")
 
 
-def test_an_upstream_content_policy_refusal_is_422_prompt_rejected(api, alpha, settings):
-    import httpx
-
-    from studio.providers import base
-    from studio.providers.pixapi import PixapiProvider
-
-    def platform(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            422, json={"error": {"code": 422, "message": "The prompt violates the content policy."}}
-        )
-
-    settings.STUDIO_PROVIDER = "pixapi"
-    base._instances["pixapi"] = PixapiProvider(
-        api_key="sk_upstream", transport=httpx.MockTransport(platform)
-    )
+def test_an_upstream_content_policy_refusal_is_422_prompt_rejected(api, alpha, refusing_upstream):
     r = api.post("/v1/images/generations", {"model": "nano-banana", "prompt": "something"})
     error = assert_error(r, 422, "prompt_rejected")
     assert "content policy" in error["message"] and "sk_upstream" not in error["message"]
@@ -559,6 +562,7 @@ def test_a_sync_call_slower_than_the_wait_answers_503_with_its_task_id(api, alph
     error = assert_error(r, 503, "model_unavailable")
     job = Job.objects.get(public_id=r["x-task-id"])
     assert job.public_id in error["message"] and job.status == "processing"
+    assert r["Retry-After"] == "2"
     deadline = time.monotonic() + 30
     while not job.is_final and time.monotonic() < deadline:  # ...and it goes on
         time.sleep(0.1)
@@ -614,3 +618,110 @@ def test_a_bad_edit_request_is_refused_before_its_uploads_are_checked(api, setti
     )
     assert_error(r, 400, "invalid_request_error", "size")
     assert not settings.MEDIA_ROOT.exists() or not any(settings.MEDIA_ROOT.rglob("*.*"))
+
+
+def test_a_model_answers_in_openais_shape_and_an_alias_as_its_canonical_entry(api):
+    gpt = api.get("/v1/models/gpt-image-2").json()
+    assert (gpt["id"], gpt["object"], gpt["owned_by"]) == ("gpt-image-2", "model", "pixapi")
+    assert api.get("/v1/models/nano-banana").json()["id"] == "gemini-2.5-flash-image"
+    flash = api.get("/v1/models/gemini-3.1-flash-image-preview-4k").json()
+    assert flash["id"] == "gemini-3.1-flash-image-preview"
+    assert flash["tier_ids"]["4K"] == "gemini-3.1-flash-image-preview-4k"
+    assert_error(api.get("/v1/models/dall-e-9"), 404, "model_not_found", "model")
+
+
+# ---- OpenAI's image options -------------------------------------------------------------------
+
+
+def stored_bytes(job: Job) -> bytes:
+    from studio.generations.media import open_asset
+
+    return open_asset(job.assets.get())
+
+
+def test_output_format_and_compression_make_the_stored_file(api, alpha):
+    sizes = {}
+    for compression in (20, 90):
+        r = api.post(
+            "/v1/images/generations",
+            {
+                "model": "gpt-image-2",
+                "prompt": "a red bicycle",
+                "quality": "medium",
+                "output_format": "jpeg",
+                "output_compression": compression,
+            },
+        )
+        assert r.status_code == 200, r.content
+        job = Job.objects.latest("id")
+        asset = job.assets.get()
+        assert (asset.content_type, asset.file.name[-4:]) == ("image/jpeg", ".jpg")
+        raw = base64.b64decode(r.json()["data"][0]["b64_json"])
+        assert raw == stored_bytes(job) and Image.open(io.BytesIO(raw)).format == "JPEG"
+        sizes[compression] = len(raw)
+    assert sizes[20] < sizes[90]
+    assert ledger.balance(alpha) == D("92.00")  # 4 each: options change no price
+
+
+def test_a_transparent_webp_keeps_its_transparency(api):
+    r = api.post(
+        "/v1/async/images/generations",
+        {
+            "model": "nano-banana",
+            "prompt": "a kite",
+            "output_format": "webp",
+            "background": "transparent",
+        },
+    )
+    from studio.generations import runner
+
+    runner.run_job(Job.objects.get(public_id=r.json()["id"]).pk)
+    picture = Image.open(io.BytesIO(stored_bytes(Job.objects.get())))
+    assert picture.format == "WEBP" and picture.mode == "RGBA"
+    assert picture.getchannel("A").getextrema()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "param", "words"),
+    [
+        ({"background": "transparent", "output_format": "jpeg"}, "background", "png or webp"),
+        ({"output_format": "gif"}, "output_format", "png, jpeg or webp"),
+        ({"output_compression": 101}, "output_compression", "from 0 to 100"),
+        ({"background": "green"}, "background", "auto, opaque or transparent"),
+        ({"moderation": "none"}, "moderation", "auto or low"),
+        ({"style": "baroque"}, "style", "vivid or natural"),
+        ({"stream": True}, "stream", "Streaming is not offered"),
+        ({"partial_images": 2}, "partial_images", "Streaming is not offered"),
+    ],
+)
+def test_image_options_not_offered_are_400s_saying_what_is(api, options, param, words):
+    body = {"model": "gpt-image-2", "prompt": "x", **options}
+    error = assert_error(api.post("/v1/images/generations", body), 400, "invalid_request_error")
+    assert error["param"] == param and words in error["message"]
+    assert not Job.objects.exists()
+
+
+def test_options_asked_for_are_honoured_even_when_the_upstream_ignores_them(
+    api, fake, settings, alpha
+):
+    from tests.fake_pixapi import API_KEY
+
+    settings.STUDIO_PROVIDER = "pixapi"
+    settings.PIXAPI_BASE_URL, settings.PIXAPI_API_KEY = fake.url, API_KEY
+    settings.PROVIDER_ALLOW_PRIVATE_URLS = True  # the fake serves its files on loopback
+    body = {
+        "model": "nano-banana",
+        "prompt": "a kite",
+        "output_format": "jpeg",
+        "moderation": "low",
+        "response_format": "b64_json",
+    }
+    r = api.post("/v1/images/generations", body)
+    assert r.status_code == 200, r.content
+    (call,) = fake.seen("POST", "/v1/images/generations")
+    assert (call.body["output_format"], call.body["moderation"]) == ("jpeg", "low")
+    # The fake answered a PNG: what was stored and returned is the JPEG asked for.
+    assert (
+        Image.open(io.BytesIO(base64.b64decode(r.json()["data"][0]["b64_json"]))).format == "JPEG"
+    )
+    assert Job.objects.get().assets.get().content_type == "image/jpeg"

@@ -200,3 +200,30 @@ def test_a_platform_that_refuses_connections_is_retried_then_transient():
             model="veo", prompt="x", duration=1, size="1280x720", quality=None, input_image=None
         )
     assert not e.value.permanent and len(waits) == 3  # refused before sending: safe to repeat
+
+
+def test_openais_output_options_go_upstream_as_asked(pixapi, fake):
+    from studio.catalog.quote import ImageOptions
+
+    options = ImageOptions(
+        output_format="webp", output_compression=70, background="opaque", moderation="low"
+    )
+    result = pixapi.generate_images(
+        model="gpt-image-2", prompt="x", n=1, size="64x48", quality="low", options=options
+    )
+    (call,) = fake.seen("POST", "/v1/images/generations")
+    assert {k: call.body[k] for k in options.asked()} == options.asked()
+    assert result.outputs  # the fake answers PNG: the pipeline converts (test_api)
+    pixapi.edit_images(
+        model="gpt-image-2",
+        prompt="x",
+        images=[InputImage(data=png_bytes(8, 8))],
+        mask=None,
+        n=1,
+        size="32x32",
+        quality=None,
+        options=ImageOptions(input_fidelity="high"),
+    )
+    (edit,) = fake.seen("POST", "/v1/images/edits")
+    assert edit.body["fields"]["input_fidelity"] == "high"
+    assert "moderation" not in edit.body["fields"]  # only what was asked for

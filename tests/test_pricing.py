@@ -12,6 +12,8 @@ from django.core.management import call_command
 from studio.catalog.quote import quote
 from studio.errors import StudioError
 
+D = Decimal
+
 # (model, size) -> credits per image, for the Gemini table.
 GEMINI = [
     ("gemini-2.5-flash-image", "512x512", "2"),
@@ -192,6 +194,20 @@ def test_capture_follows_what_was_delivered_and_never_exceeds_the_quote():
         ({"model": "gpt-image-2", "size": "800x800"}, "size", "655,360"),
         ({"model": "gpt-image-2", "size": "2K"}, "size", "for the Gemini models"),
         ({"model": "gpt-image-2", "quality": "ultra"}, "quality", "auto, low, medium, high"),
+        ({"model": "gpt-image-2", "quality": "ultra"}, "quality", "standard = medium, hd = high"),
+        (
+            {"model": "gpt-image-2", "size": "256x256"},
+            "size",
+            "256x256 is too small for gpt-image-2: it needs at least 655,360 total pixels "
+            "(this is 65,536), such as 1024x1024, 1536x864",
+        ),
+        (
+            {"model": "gemini-3.1-flash-image-preview-2k", "size": "1024x1024"},
+            "size",
+            "gemini-3.1-flash-image-preview-2k makes 2K images (such as 2048x2048), and size "
+            "1024x1024 is 1K",
+        ),
+        ({"model": "gemini-3-pro-image-preview-4k", "size": "16:9"}, "size", "use a 4K size"),
         (
             {"model": "gpt-image-1.5", "size": "2048x2048"},
             "size",
@@ -243,6 +259,37 @@ def test_refusals_are_400s_that_say_what_is_accepted(request_, param, words):
         param,
     )
     assert words in error.message
+
+
+@pytest.mark.parametrize(
+    ("model_id", "canonical", "tier", "size", "price"),
+    [
+        ("gemini-3.1-flash-image-preview-512", "gemini-3.1-flash-image-preview", "512", 512, "4"),
+        ("gemini-3.1-flash-image-preview-2k", "gemini-3.1-flash-image-preview", "2K", 2048, "6"),
+        ("gemini-3.1-flash-image-preview-4k", "gemini-3.1-flash-image-preview", "4K", 4096, "8"),
+        ("gemini-3-pro-image-preview-2k", "gemini-3-pro-image-preview", "2K", 2048, "8"),
+        ("gemini-3-pro-image-preview-4k", "gemini-3-pro-image-preview", "4K", 4096, "16"),
+    ],
+)
+def test_the_credit_tables_ids_are_their_model_at_their_tier(
+    model_id, canonical, tier, size, price
+):
+    q = quote({"model": model_id})
+    assert (q.model, q.tier, q.size, q.credits) == (canonical, tier, f"{size}x{size}", D(price))
+    assert quote({"model": model_id, "size": "auto"}).size == f"{size}x{size}"
+    assert quote({"model": model_id, "size": tier}).size == f"{size}x{size}"
+
+
+def test_a_per_tier_id_takes_other_sizes_of_its_tier():
+    q = quote({"model": "gemini-3.1-flash-image-preview-2k", "size": "2048x1152", "n": 2})
+    assert (q.tier, q.width, q.height, q.credits) == ("2K", 2048, 1152, D("12.00"))
+
+
+@pytest.mark.parametrize("model", ["gpt-image-2", "gpt-image-1.5"])
+def test_openais_standard_and_hd_are_medium_and_high_on_gpt_models(model):
+    assert quote({"model": model, "quality": "standard"}).quality == "medium"
+    assert quote({"model": model, "quality": "HD"}).quality == "high"
+    assert quote({"model": model, "quality": "hd"}).credits == D("14.00")
 
 
 def test_an_unknown_model_is_404_model_not_found():

@@ -5,7 +5,7 @@ import hmac
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 
@@ -67,6 +67,15 @@ class Membership(models.Model):
     @property
     def can_create(self) -> bool:
         return self.has_role(Role.MEMBER)
+
+    def remove(self, now=None) -> None:
+        """Take this member out of the workspace and revoke their API keys in it, so a key
+        made earlier doesn't come back to life if they are ever added again."""
+        with transaction.atomic():
+            ApiKey.objects.filter(
+                user_id=self.user_id, workspace_id=self.workspace_id, revoked_at__isnull=True
+            ).update(revoked_at=now or timezone.now())
+            self.delete()
 
 
 KEY_PREFIX = "sk_"

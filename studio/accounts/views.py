@@ -118,6 +118,10 @@ def remove_member(request, membership_id: int):
     elif membership.role == Role.OWNER and _owners_left_after(membership, None) == 0:
         messages.error(request, "A workspace needs at least one owner.")
     else:
-        membership.delete()
-        messages.success(request, f"Removed {membership.user.username} from {request.workspace}.")
+        membership.remove()
+        messages.success(
+            request,
+            f"Removed {membership.user.username} from {request.workspace} and revoked their "
+            "API keys here.",
+        )
     return redirect("members")

@@ -47,9 +47,13 @@ def take_token(api_key: ApiKey, now=None) -> float | None:
     return None
 
 
-def api_view(view):
+def api_view(view=None, *, require=None):
     """Authenticate the bearer key, apply its rate limit, and set request.api_key,
-    request.user, request.workspace and request.membership."""
+    request.user, request.workspace and request.membership — the key's owner's membership
+    as it is now, so the role checks (`require`, a rule of accounts.permissions taking the
+    membership, and those the view makes) use the current role on every request."""
+    if view is None:
+        return lambda view: api_view(view, require=require)
 
     @csrf_exempt
     @wraps(view)
@@ -83,6 +87,8 @@ def api_view(view):
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         request.api_key, request.user = key, key.user
         request.workspace, request.membership = key.workspace, membership
+        if require is not None:
+            require(membership)
         return view(request, *args, **kwargs)
 
     return wrapped

@@ -14,6 +14,7 @@ reservation, the Idempotency-Key record; api/submissions.py). A refusal deletes 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import tempfile
 from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
@@ -24,17 +25,19 @@ from django.db.models import Q
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
+from studio.accounts import permissions
 from studio.api.auth import api_view
-from studio.api.http import (
-    ApiError,
-    check_fields,
-    json_response,
-    read_json,
-    reject_async_param,
-)
+from studio.api.http import ApiError, check_fields, json_response, read_form, read_json
 from studio.api.submissions import Prepared, fingerprint, submit_once
 from studio.catalog import tables
-from studio.catalog.quote import check_prompt, money, quote
+from studio.catalog.quote import (
+    ImageOptions,
+    check_prompt,
+    image_options,
+    money,
+    quote,
+    unknown_model,
+)
 from studio.errors import ErrorType
 from studio.generations import failures, media, runner
 from studio.generations.models import Asset, Job, JobKind, JobSource, JobStatus
@@ -42,10 +45,27 @@ from studio.generations.submitting import ENDPOINT_OF
 from studio.lib import download, signing
 from studio.lib.transactions import outside_transaction
 
-GENERATION_FIELDS = {"model", "prompt", "n", "size", "quality", "response_format", "user"}
-EDIT_FIELDS = GENERATION_FIELDS | {"image", "image[]", "mask"}
+# OpenAI's image output options: honoured, or passed upstream (catalog.quote.ImageOptions).
+OPTION_FIELDS = tuple(f.name for f in dataclasses.fields(ImageOptions))
+GENERATION_FIELDS = {
+    "model",
+    "prompt",
+    "n",
+    "size",
+    "quality",
+    "response_format",
+    "user",
+    "safety_identifier",
+    *OPTION_FIELDS,
+    "style",  # DALL·E 3's: accepted and ignored
+    "stream",  # refused with a clear answer, with partial_images
+    "partial_images",
+}
+EDIT_FIELDS = GENERATION_FIELDS
+EDIT_FILES = {"image", "image[]", "mask"}
 VIDEO_FIELDS = {"model", "prompt", "duration", "size", "quality", "input_image", "user"}
 RESPONSE_FORMATS = ("url", "b64_json")
+STYLES = ("vivid", "natural")
 TASKS_LIMIT = (1, 100, 20)  # GET /v1/tasks?limit=: lowest, highest, default
 TASK_STATUS = {
     JobStatus.QUEUED: "queued",
@@ -71,6 +91,21 @@ def _charged(job: Job) -> str:
     return str(money(settlement.captured if settlement else 0))
 
 
+def usage_dict(job: Job) -> dict:
+    """The `usage` of every answer about a job — sync images, tasks, videos — one shape:
+    OpenAI's image token counts, which the studio doesn't meter (always 0; LiteLLM and the
+    SDKs require them), then what the studio does meter: `credits` charged (0 until it
+    completes, and when it fails) and `reserved`, two decimals."""
+    return {
+        "input_tokens": 0,
+        "input_tokens_details": {"image_tokens": 0, "text_tokens": 0},
+        "output_tokens": 0,
+        "total_tokens": 0,
+        "credits": _charged(job),
+        "reserved": str(money(job.credits_quoted)),
+    }
+
+
 def task_dict(request, job: Job) -> dict:
     data = {
         "id": job.public_id,
@@ -80,7 +115,7 @@ def task_dict(request, job: Job) -> dict:
         "created_at": int(job.created_at.timestamp()),
         "model": job.model,
         "kind": job.kind,
-        "usage": {"credits": _charged(job), "reserved": str(money(job.credits_quoted))},
+        "usage": usage_dict(job),
     }
     if job.status == JobStatus.COMPLETED:
         data["result"] = {
@@ -115,30 +150,42 @@ def submission_dict(job: Job) -> dict:
     }
 
 
-def _credit_headers(job: Job) -> dict:
+def credit_headers(job: Job) -> dict:
     return {"x-credits-charged": _charged(job)}
 
 
-def images_response(request, job: Job, response_format: str) -> JsonResponse:
-    """The sync image answer for an ended job: the images, or the error it ended with."""
+def images_response(request, job: Job, response_format: str | None) -> JsonResponse:
+    """The sync image answer for an ended job: the images, or the error it ended with.
+
+    Each image comes as `url` and/or `b64_json`: exactly the `response_format` asked for, or
+    by the caller's convention when it is absent (see default_formats)."""
     if job.status != JobStatus.COMPLETED:
         raise ApiError(
             _failure(job),
             code=failures.reason(job.error_code).answer,
-            headers=_credit_headers(job),
+            headers=credit_headers(job),
         )
+    formats = (response_format,) if response_format else default_formats(job)
     data = []
     for asset in job.assets.order_by("id"):
-        if response_format == "b64_json":
-            data.append({"b64_json": base64.b64encode(media.open_asset(asset)).decode()})
-        else:
-            data.append({"url": _absolute(request, media.signed_path(asset))})
-    body = {
-        "created": int(job.created_at.timestamp()),
-        "data": data,
-        "usage": {"credits": _charged(job)},
-    }
-    return json_response(body, headers=_credit_headers(job))
+        item = {}
+        if "url" in formats:
+            item["url"] = _absolute(request, media.signed_path(asset))
+        if "b64_json" in formats:
+            item["b64_json"] = base64.b64encode(media.open_asset(asset)).decode()
+        data.append(item)
+    body = {"created": int(job.created_at.timestamp()), "data": data, "usage": usage_dict(job)}
+    return json_response(body, headers=credit_headers(job))
+
+
+def default_formats(job: Job) -> tuple[str, ...]:
+    """What an image answer holds when no response_format is asked for: OpenAI returns base64
+    for its GPT image models, and its clients (the Vercel AI SDK, LiteLLM) read b64_json for
+    those and for every edit; the upstream's Gemini generations answer a url. Both where a
+    client may expect either."""
+    if job.kind == JobKind.EDIT or tables.MODELS[job.model].is_gpt_image:
+        return RESPONSE_FORMATS
+    return ("url",)
 
 
 # ---- reading requests --------------------------------------------------------------------
@@ -151,29 +198,36 @@ def _model_allowed(request, model_id: str | None) -> None:
         raise ApiError(f"This API key may only use {', '.join(allowed)}.", param="model")
 
 
-def _response_format(value) -> str:
-    value = value or RESPONSE_FORMATS[0]
+def _response_format(value) -> str | None:
+    """The response_format asked for; None when absent (see default_formats)."""
+    if not value:
+        return None
     if value not in RESPONSE_FORMATS:
         raise ApiError("response_format must be url or b64_json.", param="response_format")
     return value
 
 
-def _int_field(value, name: str):
-    """Multipart sends numbers as text; JSON numbers pass through for the catalog to check."""
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            raise ApiError(f"{name} must be a whole number.", param=name) from None
-    return value
-
-
 def _request_fields(body: dict) -> dict:
+    """What of a body the job keeps (Job.params): what is priced and the output options."""
     return {
         k: body.get(k)
-        for k in ("model", "n", "size", "quality", "duration")
+        for k in ("model", "n", "size", "quality", "duration", *OPTION_FIELDS)
         if body.get(k) is not None
     }
+
+
+def _refuse_streaming(body: dict) -> None:
+    """OpenAI's image streaming isn't offered: say so, rather than 'unknown field'. style is
+    DALL·E 3's and is accepted and ignored; only its values are checked."""
+    if body.get("stream") is True or body.get("partial_images", 0) != 0:
+        name = "stream" if body.get("stream") is True else "partial_images"
+        raise ApiError(
+            "Streaming is not offered: the answer comes when the images are ready. Leave out "
+            "stream and partial_images, or submit to POST /v1/async/images/… and poll the task.",
+            param=name,
+        )
+    if body.get("style") not in (None, *STYLES):
+        raise ApiError("style must be vivid or natural (it is ignored).", param="style")
 
 
 def _check(request, kind: str, body: dict) -> None:
@@ -182,6 +236,8 @@ def _check(request, kind: str, body: dict) -> None:
     _model_allowed(request, body.get("model"))
     check_prompt(body.get("prompt"))
     quote({**_request_fields(body), "endpoint": ENDPOINT_OF[kind]})
+    if kind != JobKind.ANIMATE:
+        image_options(body)
 
 
 def _new_job(request, kind: str, body: dict, *, sync: bool = False, **extra) -> Job:
@@ -220,20 +276,20 @@ def _finish_sync(request, job: Job, replayed: bool, response_format: str):
     )
 
 
-def _store_uploads(request, images, mask) -> Prepared:
-    """Check every uploaded image and store it (the first as an asset to edit, the others
-    and the mask as the job's inputs): slow, so before any transaction."""
+def _store_uploads(request, images, mask, param: str = "image") -> Prepared:
+    """Check every uploaded image and store it (the first as the asset to edit or animate,
+    the others and the mask as the job's inputs): slow, so before any transaction."""
     prepared = Prepared()
     try:
-        with _unreadable("image"):
+        with _unreadable(param, param):
             prepared.source = media.store_image(images[0], workspace_id=request.workspace.id)
         prepared.inputs["images"] = []
         for i, upload in enumerate(images[1:]):
-            name = _store_input(request, upload, f"image {i + 2}")
+            name = _store_input(request, upload, f"image {i + 2}", param)
             prepared.names.append(name)
             prepared.inputs["images"].append(name)
         if mask:
-            prepared.inputs["mask"] = _store_input(request, mask, "mask")
+            prepared.inputs["mask"] = _store_input(request, mask, "mask", "mask")
             prepared.names.append(prepared.inputs["mask"])
     except BaseException:
         prepared.discard()
@@ -242,17 +298,17 @@ def _store_uploads(request, images, mask) -> Prepared:
 
 
 @contextmanager
-def _unreadable(label: str):
+def _unreadable(label: str, param: str):
     """Answer 400 for an upload that isn't an image we can read."""
     try:
         yield
     except media.MediaError as e:
-        raise ApiError(f"{label} is not an image we can read: {e}.", param="image") from None
+        raise ApiError(f"{label} is not an image we can read: {e}.", param=param) from None
 
 
-def _store_input(request, upload, label: str) -> str:
+def _store_input(request, upload, label: str, param: str) -> str:
     """Check that an extra upload (a reference image, a mask) is an image; store it as is."""
-    with _unreadable(label):
+    with _unreadable(label, param):
         media.probe_image(upload)
     upload.seek(0)
     outside_transaction("storing an upload")
@@ -261,11 +317,45 @@ def _store_input(request, upload, label: str) -> str:
     )
 
 
+def submit_video(request, endpoint: str, body: dict, *, image=None, param="input_image") -> Job:
+    """Check and submit a video job — Pixapi's async route and OpenAI's Videos API alike:
+    `body` as the catalog reads it (model, prompt, duration, size), `image` the picture to
+    animate: a URL (of ours, or fetched) or an upload. Return the job (queued)."""
+    url = image if isinstance(image, str) else None
+    upload = image if image is not None and url is None else None
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ApiError(f"{param} must be an http(s) URL of an image.", param=param)
+    _check(request, JobKind.ANIMATE, body)
+    ours = _our_asset(request, url) if url else None
+
+    def make(prepared: Prepared) -> Job:
+        source = ours
+        if prepared.source is not None:
+            source = Asset.objects.create_from(
+                prepared.source,
+                workspace=request.workspace,
+                user=request.user,
+                made_by="upload",
+                prompt=(url or upload.name or param)[:200],
+            )
+        return _new_job(request, JobKind.ANIMATE, body, source_asset=source)
+
+    def prepare() -> Prepared:
+        if upload is not None:
+            return _store_uploads(request, [upload], None, param)
+        return _fetch_input_image(request, url, param) if url and ours is None else Prepared()
+
+    files = [upload] if upload is not None else []
+    job, _ = submit_once(request, endpoint, fingerprint(endpoint, body, files), make, prepare)
+    return job
+
+
 # ---- endpoints ---------------------------------------------------------------------------
 
 
 def _generate(request, *, sync: bool):
     body = read_json(request, GENERATION_FIELDS)
+    _refuse_streaming(body)
     response_format = _response_format(body.get("response_format"))
     endpoint = "images.generations" + ("" if sync else ".async")
     job, replayed = submit_once(
@@ -280,17 +370,14 @@ def _generate(request, *, sync: bool):
 
 
 def _edit(request, *, sync: bool):
-    reject_async_param(request)
     if request.content_type != "multipart/form-data":
         raise ApiError(
             "Image edits take multipart/form-data: the image as `image` (one file) "
             "or `image[]` (several), plus model and prompt.",
             param="Content-Type",
         )
-    check_fields({**request.POST.dict(), **{k: None for k in request.FILES}}, EDIT_FIELDS)
-    body = request.POST.dict()
-    if "n" in body:
-        body["n"] = _int_field(body["n"], "n")
+    body = read_form(request, EDIT_FIELDS, EDIT_FILES)
+    _refuse_streaming(body)
     images = request.FILES.getlist("image") + request.FILES.getlist("image[]")
     if not images:
         raise ApiError(
@@ -342,7 +429,7 @@ def _our_asset(request, url: str) -> Asset | None:
     return asset if asset is not None and not asset.is_video else None
 
 
-def _fetch_input_image(request, url) -> Prepared:
+def _fetch_input_image(request, url, param: str) -> Prepared:
     """Fetch and check the image a video starts from, when it isn't one of ours: slow (a URL
     may drip its bytes for a minute), so before any transaction."""
     prepared = Prepared()
@@ -350,71 +437,41 @@ def _fetch_input_image(request, url) -> Prepared:
         try:
             download.download(url, tmp, accept=("image/",))
         except download.DownloadError as e:
-            raise ApiError(
-                f"input_image could not be fetched: {e.message}", param="input_image"
-            ) from None
-        try:
+            raise ApiError(f"{param} could not be fetched: {e.message}", param=param) from None
+        with _unreadable(param, param):
             prepared.source = media.store_image(tmp, workspace_id=request.workspace.id)
-        except media.MediaError as e:
-            raise ApiError(
-                f"input_image is not an image we can read: {e}.", param="input_image"
-            ) from None
     return prepared
 
 
 @require_POST
-@api_view
+@api_view(require=permissions.require_create)
 def images_generations(request):
     return _generate(request, sync=True)
 
 
 @require_POST
-@api_view
+@api_view(require=permissions.require_create)
 def async_images_generations(request):
     return _generate(request, sync=False)
 
 
 @require_POST
-@api_view
+@api_view(require=permissions.require_create)
 def images_edits(request):
     return _edit(request, sync=True)
 
 
 @require_POST
-@api_view
+@api_view(require=permissions.require_create)
 def async_images_edits(request):
     return _edit(request, sync=False)
 
 
 @require_POST
-@api_view
+@api_view(require=permissions.require_create)
 def async_videos_generations(request):
     body = read_json(request, VIDEO_FIELDS)
-    endpoint = "videos.generations"
-    url = body.get("input_image")
-    if url not in (None, "") and (
-        not isinstance(url, str) or not url.startswith(("http://", "https://"))
-    ):
-        raise ApiError("input_image must be an http(s) URL of an image.", param="input_image")
-    _check(request, JobKind.ANIMATE, body)
-    ours = _our_asset(request, url) if url else None
-
-    def make(prepared: Prepared) -> Job:
-        source = ours
-        if prepared.source is not None:
-            source = Asset.objects.create_from(
-                prepared.source,
-                workspace=request.workspace,
-                user=request.user,
-                made_by="upload",
-                prompt=url[:200],
-            )
-        return _new_job(request, JobKind.ANIMATE, body, source_asset=source)
-
-    def prepare() -> Prepared:
-        return _fetch_input_image(request, url) if url and ours is None else Prepared()
-
-    job, _ = submit_once(request, endpoint, fingerprint(endpoint, body), make, prepare=prepare)
+    job = submit_video(request, "videos.generations", body, image=body.get("input_image") or None)
     return json_response(submission_dict(job))
 
 
@@ -422,7 +479,7 @@ def async_videos_generations(request):
 def deprecated_videos(request):
     raise ApiError(
         "Video generation is async-only: use POST /v1/async/videos/generations, "
-        "then poll GET /v1/tasks/{id}."
+        "then poll GET /v1/tasks/{id} (or OpenAI's Videos API: POST /v1/videos)."
     )
 
 
@@ -445,7 +502,7 @@ def _get_task_for_key(request, task_id: str) -> Job:
 def task(request, task_id: str):
     job = _get_task_for_key(request, task_id)
     runner.nudge(job)
-    headers = _credit_headers(job) if job.status == JobStatus.COMPLETED else {}
+    headers = credit_headers(job) if job.status == JobStatus.COMPLETED else {}
     return json_response(task_dict(request, job), headers=headers)
 
 
@@ -453,6 +510,7 @@ def task(request, task_id: str):
 @api_view
 def cancel_task(request, task_id: str):
     job = _get_task_for_key(request, task_id)
+    permissions.require_change_job(request.membership, job, "cancel")
     if not runner.cancel(job):
         job.refresh_from_db()
         raise ApiError(
@@ -468,6 +526,26 @@ def cancel_task(request, task_id: str):
 @api_view
 def tasks(request):
     check_fields(request.GET, {"limit", "after"})
+    rows = (
+        Job.objects.for_workspace(request.workspace)
+        .filter(user=request.user)
+        .select_related("reservation__settlement")
+    )
+    page, has_more = page_of(request, rows, "task")
+    data = [task_dict(request, job) for job in page]
+    return json_response(
+        {
+            "object": "list",
+            "data": data,
+            "has_more": has_more,
+            "last_id": data[-1]["id"] if data else None,
+        }
+    )
+
+
+def page_of(request, rows, noun: str, newest_first: bool = True) -> tuple[list[Job], bool]:
+    """One page of the jobs `rows`, by ?limit= and the ?after= cursor (a job id), newest
+    first unless told otherwise; return (jobs, whether more follow)."""
     low, high, default = TASKS_LIMIT
     try:
         limit = int(request.GET.get("limit") or default)
@@ -475,29 +553,19 @@ def tasks(request):
         limit = 0
     if not low <= limit <= high:
         raise ApiError(f"limit must be a whole number from {low} to {high}.", param="limit")
-    rows = (
-        Job.objects.for_workspace(request.workspace)
-        .filter(user=request.user)
-        .select_related("reservation__settlement")
-        .order_by("-created_at", "-id")
-    )
+    sign = "-" if newest_first else ""
+    rows = rows.order_by(f"{sign}created_at", f"{sign}id")
     if after := request.GET.get("after"):
         anchor = rows.filter(public_id=after).first()
         if anchor is None:
-            raise ApiError(f"There is no task {after!r} to page after.", param="after")
+            raise ApiError(f"There is no {noun} {after!r} to page after.", param="after")
+        beyond = "lt" if newest_first else "gt"
         rows = rows.filter(
-            Q(created_at__lt=anchor.created_at) | Q(created_at=anchor.created_at, pk__lt=anchor.pk)
+            Q(**{f"created_at__{beyond}": anchor.created_at})
+            | Q(created_at=anchor.created_at, **{f"pk__{beyond}": anchor.pk})
         )
     page = list(rows[: limit + 1])
-    data = [task_dict(request, job) for job in page[:limit]]
-    return json_response(
-        {
-            "object": "list",
-            "data": data,
-            "has_more": len(page) > limit,
-            "last_id": data[-1]["id"] if data else None,
-        }
-    )
+    return page[:limit], len(page) > limit
 
 
 def model_dict(model: tables.Model) -> dict:
@@ -510,6 +578,7 @@ def model_dict(model: tables.Model) -> dict:
         "name": model.name,
         "kind": model.kind,
         "aliases": list(model.aliases),
+        "tier_ids": model.ids_by_tier,
         "endpoints": [tables.ENDPOINT_PATHS[e] for e in model.endpoints],
         "description": model.best_for,
         "pricing": {
@@ -528,3 +597,13 @@ def models(request):
     return json_response(
         {"object": "list", "data": [model_dict(m) for m in tables.MODELS.values()]}
     )
+
+
+@require_GET
+@api_view
+def model(request, model_id: str):
+    """One model in OpenAI's shape; an alias or a per-tier id answers with its canonical entry."""
+    found = tables.get_model(model_id)
+    if found is None:
+        raise unknown_model(model_id)
+    return json_response(model_dict(found))

@@ -65,6 +65,67 @@ class Quote:
         )
 
 
+@dataclass(frozen=True)
+class ImageOptions:
+    """How an image job's files are made, beyond what is priced: OpenAI's output options.
+    None means not asked for: the model's own default (PNG, its own background)."""
+
+    output_format: str | None = None  # png, jpeg or webp: the stored file is that format
+    output_compression: int | None = None  # 0-100, for jpeg and webp
+    background: str | None = None  # auto, opaque or transparent (png and webp)
+    moderation: str | None = None  # passed upstream
+    input_fidelity: str | None = None  # edits: passed upstream
+
+    @property
+    def transparent(self) -> bool:
+        return self.background == "transparent"
+
+    def asked(self) -> dict:
+        """The options that were asked for, as request fields (what goes upstream)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+NO_OPTIONS = ImageOptions()
+
+
+def image_options(request: Mapping) -> ImageOptions:
+    """Return the ImageOptions of `request` (a /v1 body or a Job's params); raise StudioError
+    saying what is accepted."""
+
+    def one_of(name: str, values: tuple[str, ...]) -> str | None:
+        value = request.get(name)
+        if value is None:
+            return None
+        if value not in values:
+            raise invalid(f"{name} must be {', '.join(values[:-1])} or {values[-1]}.", name)
+        return value
+
+    options = ImageOptions(
+        output_format=one_of("output_format", t.OUTPUT_FORMATS),
+        output_compression=request.get("output_compression"),
+        background=one_of("background", t.BACKGROUNDS),
+        moderation=one_of("moderation", t.MODERATIONS),
+        input_fidelity=one_of("input_fidelity", t.INPUT_FIDELITIES),
+    )
+    low, high = t.OUTPUT_COMPRESSION_RANGE
+    compression = options.output_compression
+    if compression is not None and (
+        isinstance(compression, bool)
+        or not isinstance(compression, int)
+        or not low <= compression <= high
+    ):
+        raise invalid(
+            f"output_compression must be a whole number from {low} to {high}.",
+            "output_compression",
+        )
+    if options.transparent and (options.output_format or "png") not in t.TRANSPARENT_FORMATS:
+        raise invalid(
+            f"A transparent background needs output_format {' or '.join(t.TRANSPARENT_FORMATS)}.",
+            "background",
+        )
+    return options
+
+
 def check_prompt(prompt) -> str:
     """Return the prompt without surrounding space; raise StudioError when it is empty or
     longer than PROMPT_MAX_LENGTH."""
@@ -85,7 +146,7 @@ def quote(request: Mapping) -> Quote:
     quality, billed_quality = _quality(request.get("quality"), model)
     if model.kind == t.IMAGE:
         n = _whole(request.get("n"), "n", 1, t.N_RANGE, "images")
-        width, height, tier = _image_size(request.get("size"), model)
+        width, height, tier = _image_size(request.get("size"), model, request.get("model"))
         units, unit, duration = n, "image", None
     else:
         duration = _whole(
@@ -119,12 +180,16 @@ def _model(value) -> t.Model:
         raise invalid("model must be a string.", "model")
     model = t.get_model(value.strip())
     if model is None:
-        raise StudioError(
-            f"The model {value!r} does not exist. Models: {', '.join(t.MODELS)}.",
-            code=ErrorType.MODEL_NOT_FOUND,
-            param="model",
-        )
+        raise unknown_model(value)
     return model
+
+
+def unknown_model(model_id: str) -> StudioError:
+    return StudioError(
+        f"The model {model_id!r} does not exist. Models: {', '.join(t.MODELS)}.",
+        code=ErrorType.MODEL_NOT_FOUND,
+        param="model",
+    )
 
 
 def _endpoint(value, model: t.Model) -> str:
@@ -148,13 +213,16 @@ def _quality(value, model: t.Model) -> tuple[str | None, str]:
         return None, "*"  # this model ignores quality
     if value is None or value == "":
         value = model.default_quality
-    if not isinstance(value, str) or value.strip().lower() not in model.qualities:
+    if isinstance(value, str):
+        value = value.strip().lower()
+        value = model.quality_synonyms.get(value, value)
+    if value not in model.qualities:
+        synonyms = ", ".join(f"{name} = {q}" for name, q in model.quality_synonyms.items())
         raise invalid(
             f"{model.id} takes quality {', '.join(model.qualities)} "
-            f"(default {model.default_quality}).",
+            f"(default {model.default_quality}{'; ' + synonyms if synonyms else ''}).",
             "quality",
         )
-    value = value.strip().lower()
     return value, model.billed_as.get(value, value)
 
 
@@ -189,7 +257,25 @@ def _check_sides(width: int, height: int) -> None:
         )
 
 
-def _image_size(value, model: t.Model) -> tuple[int, int, str]:
+def _image_size(value, model: t.Model, model_id: str) -> tuple[int, int, str]:
+    fixed = t.tier_of(model_id.strip())
+    if fixed is None:
+        return _any_image_size(value, model)
+    # A per-tier id: that tier's square unless a size of the same tier is asked for.
+    side = t.GEMINI_TIER_KEYWORDS[fixed]
+    if value is None or value == "" or (isinstance(value, str) and value.strip() == "auto"):
+        return side, side, fixed
+    width, height, tier = _any_image_size(value, model)
+    if tier != fixed:
+        raise invalid(
+            f"{model_id.strip()} makes {fixed} images (such as {side}x{side}), and size "
+            f"{width}x{height} is {tier}: use a {fixed} size, or {model.id} for any size.",
+            "size",
+        )
+    return width, height, tier
+
+
+def _any_image_size(value, model: t.Model) -> tuple[int, int, str]:
     size = _size_string(value, t.DEFAULT_IMAGE_SIZE)
     rule = model.size_rule
     if size.lower() == "auto":
@@ -240,13 +326,21 @@ def _image_size(value, model: t.Model) -> tuple[int, int, str]:
         )
     width, height = dims
     rules = t.GPT_IMAGE_2_RULES
+    if width * height < rules["min_pixels"]:
+        examples = ", ".join(f"{w}x{h}" for w, h in t.GPT_IMAGE_2_PRESETS.values())
+        raise invalid(
+            f"size {width}x{height} is too small for {model.id}: it needs at least "
+            f"{rules['min_pixels']:,} total pixels (this is {width * height:,}), such as "
+            f"{examples}.",
+            "size",
+        )
     tier = _image_tier(model, width, height, ceiling=rules["max_long_edge"])
     problems = []
     if width % rules["multiple"] or height % rules["multiple"]:
         problems.append(f"both sides must be multiples of {rules['multiple']}")
     if max(width, height) > rules["max_ratio"] * min(width, height):
         problems.append(f"the aspect ratio can be at most {rules['max_ratio']}:1")
-    if not rules["min_pixels"] <= width * height <= rules["max_pixels"]:
+    if width * height > rules["max_pixels"]:
         problems.append(
             f"the total pixels must be {rules['min_pixels']:,} to "
             f"{rules['max_pixels']:,} (this is {width * height:,})"

@@ -42,9 +42,20 @@ DEFAULT_IMAGE_SIZE = "1024x1024"
 DEFAULT_VIDEO_SIZE = "1280x720"
 DEFAULT_DURATION = 5
 DURATION_RANGE = (1, 10)
+# OpenAI's Videos API has defaults of its own, which its clients expect.
+OPENAI_VIDEO_SECONDS = 4
+OPENAI_VIDEO_SIZE = "720x1280"
 N_RANGE = (1, 10)
 # Smallest side we accept for any output; smaller is a typo, not a picture.
 MIN_SIDE = 16
+
+# OpenAI's image output options (catalog.quote.ImageOptions). None of them changes a price.
+OUTPUT_FORMATS = ("png", "jpeg", "webp")
+OUTPUT_COMPRESSION_RANGE = (0, 100)  # jpeg and webp quality, in percent
+BACKGROUNDS = ("auto", "opaque", "transparent")
+TRANSPARENT_FORMATS = ("png", "webp")
+MODERATIONS = ("auto", "low")  # passed upstream
+INPUT_FIDELITIES = ("low", "high")  # edits: passed upstream
 
 # Ratio presets and the pixels each family renders them at (all at the standard/1K tier).
 GEMINI_PRESETS = {
@@ -118,6 +129,12 @@ class Model:
     qualities: tuple[str, ...] = ()
     # A quality billed as another (gpt-image: auto bills as high).
     billed_as: dict[str, str] = field(default_factory=dict)
+    # Other names a quality is sent by, read as the quality they stand for (OpenAI's
+    # standard and hd on the GPT models).
+    quality_synonyms: dict[str, str] = field(default_factory=dict)
+    # Tiers that have an id of their own in the upstream's credit table
+    # ("gemini-3.1-flash-image-preview-2k"): that id is this model at that tier.
+    tier_ids: tuple[str, ...] = ()
     # Seconds a job may take, end to end, before it is failed and its credits released.
     timeout: int = 300
 
@@ -153,9 +170,21 @@ class Model:
         return columns, rows
 
     @property
+    def is_gpt_image(self) -> bool:
+        return self.size_rule.startswith("gpt-image")
+
+    @property
+    def ids_by_tier(self) -> dict[str, str]:
+        """{tier: the id that means this model at that tier}."""
+        return {tier: f"{self.id}-{tier.lower()}" for tier in self.tier_ids}
+
+    @property
     def min_price(self) -> Decimal:
         return min(c for tiers in self.prices.values() for c in tiers.values())
 
+
+# DALL·E's quality names, which OpenAI's clients still send: read as the GPT models' own.
+OPENAI_QUALITY_SYNONYMS = {"standard": "medium", "hd": "high"}
 
 MODELS: dict[str, Model] = {
     m.id: m
@@ -173,6 +202,7 @@ MODELS: dict[str, Model] = {
             IMAGE,
             "Size-controlled 512, standard, 2K and 4K outputs",
             aliases=("nano-banana-2",),
+            tier_ids=("512", "2K", "4K"),
         ),
         Model(
             "gemini-3-pro-image-preview",
@@ -180,6 +210,7 @@ MODELS: dict[str, Model] = {
             IMAGE,
             "Premium generation and edits with standard, 2K and 4K outputs",
             aliases=("nano-banana-pro",),
+            tier_ids=("2K", "4K"),
         ),
         Model(
             "gpt-image-1.5",
@@ -189,6 +220,7 @@ MODELS: dict[str, Model] = {
             size_rule="gpt-image-1.5",
             qualities=("auto", "low", "medium", "high"),
             billed_as={"auto": "high"},
+            quality_synonyms=OPENAI_QUALITY_SYNONYMS,
         ),
         Model(
             "gpt-image-2",
@@ -198,6 +230,7 @@ MODELS: dict[str, Model] = {
             size_rule="gpt-image-2",
             qualities=("auto", "low", "medium", "high"),
             billed_as={"auto": "high"},
+            quality_synonyms=OPENAI_QUALITY_SYNONYMS,
         ),
         Model(
             "veo",
@@ -223,8 +256,19 @@ MODELS: dict[str, Model] = {
 }
 
 ALIASES: dict[str, str] = {alias: m.id for m in MODELS.values() for alias in m.aliases}
+# The credit table's per-tier ids: {id: (canonical id, tier)}.
+TIER_IDS: dict[str, tuple[str, str]] = {
+    tier_id: (m.id, tier) for m in MODELS.values() for tier, tier_id in m.ids_by_tier.items()
+}
 
 
 def get_model(model_id: str) -> Model | None:
-    """Return the model for a canonical id or an alias, or None."""
+    """Return the model for a canonical id, an alias or a per-tier id, or None."""
+    if model_id in TIER_IDS:
+        model_id = TIER_IDS[model_id][0]
     return MODELS.get(ALIASES.get(model_id, model_id))
+
+
+def tier_of(model_id: str) -> str | None:
+    """The tier a per-tier id fixes ("gemini-3-pro-image-preview-4k": "4K"), else None."""
+    return TIER_IDS[model_id][1] if model_id in TIER_IDS else None

@@ -19,6 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from studio.accounts.decorators import workspace_required
 from studio.accounts.models import Role
+from studio.accounts.permissions import may_change_asset
 from studio.catalog.tables import EDITS
 from studio.credits import ledger
 from studio.errors import StudioError
@@ -28,7 +29,6 @@ from studio.front.forms import ImageForm, VideoForm
 from studio.front.references import store_upload, store_uploads
 from studio.front.views import _get_job_for_user, jobs_for_cards, refuse, render_card
 from studio.gallery import lifecycle
-from studio.gallery.access import may_change_asset
 from studio.gallery.models import Board, BoardAsset, Favourite, Share
 from studio.generations import media, runner, tools
 from studio.generations.models import Asset, AssetKind, JobKind

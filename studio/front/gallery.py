@@ -14,12 +14,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from studio.accounts.decorators import workspace_required
 from studio.accounts.models import Membership, Role
+from studio.accounts.permissions import may_change_asset
 from studio.catalog.tables import MODELS
 from studio.front.board_picker import board_id_of
 from studio.front.boards import _get_board_for_user
 from studio.front.views import next_url
 from studio.gallery import lifecycle, zips
-from studio.gallery.access import may_change_asset
 from studio.gallery.filters import Filters, cursor_of, page_of, read_cursor, starting_after
 from studio.gallery.models import Board, Favourite, Share
 from studio.generations.models import Asset

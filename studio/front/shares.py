@@ -21,9 +21,9 @@ from django.views.decorators.http import require_POST, require_safe
 
 from studio.accounts.decorators import workspace_required
 from studio.accounts.models import Role
+from studio.accounts.permissions import may_change_asset
 from studio.front.assets import _get_asset_for_user
 from studio.front.boards import _get_board_for_user
-from studio.gallery.access import may_change_asset
 from studio.gallery.filters import cursor_of, page_of, read_cursor, starting_after
 from studio.gallery.models import DEFAULT_EXPIRY, SHARE_EXPIRY, Share
 from studio.generations.models import Asset
@@ -127,4 +127,6 @@ def shared_media(request, token: str, uid: str, variant: str, ext: str):
         raise Http404(GONE)
     # Asked for again every time, and never sent on to a presigned bucket URL, which would
     # outlive the share: a stopped share must not live on anywhere.
-    return asset_response(request, asset, variant, cache_control="no-store", via_bucket=False)
+    response = asset_response(request, asset, variant, via_bucket=False)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -30,12 +30,7 @@ PURGE_BATCH = 200
 
 def trash(asset_ids: list[int], now: datetime) -> int:
     """Move these assets to the trash and stop their share links; return how many moved."""
-    with transaction.atomic():
-        moved = Asset.objects.filter(pk__in=asset_ids, deleted_at__isnull=True).update(
-            deleted_at=now
-        )
-        Share.objects.filter(asset_id__in=asset_ids).stop(now)
-    return moved
+    return Asset.objects.filter(pk__in=asset_ids).discard(now)
 
 
 def restorable_until(asset: Asset) -> datetime | None:

@@ -24,8 +24,9 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from studio.catalog.quote import NO_OPTIONS, ImageOptions
 from studio.generations.models import Asset, AssetKind, new_asset_uid
-from studio.lib import signing
+from studio.lib import encode, signing
 from studio.lib.download import sniff
 from studio.lib.transactions import outside_transaction
 
@@ -197,9 +198,17 @@ def poster_frame(path: str, at: float = 0.0) -> Image.Image:
     return Image.open(io.BytesIO(result.stdout))
 
 
-def store_image(fileobj, *, uid: str | None = None, workspace_id: int) -> StoredMedia:
-    """Check that `fileobj` is an image, then save it and a thumbnail into our storage."""
+def store_image(
+    fileobj, *, uid: str | None = None, workspace_id: int, options: ImageOptions = NO_OPTIONS
+) -> StoredMedia:
+    """Check that `fileobj` is an image, then save it and a thumbnail into our storage: in the
+    `options.output_format` asked for, converted when it is another."""
     image, content_type = probe_image(fileobj)
+    wanted = options.output_format
+    if wanted and content_type != encode.CONTENT_TYPES[wanted]:
+        fileobj = io.BytesIO()
+        encode.save(image, fileobj, wanted, options.output_compression)
+        content_type = encode.CONTENT_TYPES[wanted]
     uid = uid or new_asset_uid()
     base = f"assets/{workspace_id}/{uid}"
     name = _save(f"{base}/original.{EXTENSIONS[content_type]}", fileobj)
@@ -234,9 +243,12 @@ def store_video(
     )
 
 
-def store_output(path: str, *, expected: str, workspace_id: int) -> StoredMedia:
+def store_output(
+    path: str, *, expected: str, workspace_id: int, options: ImageOptions = NO_OPTIONS
+) -> StoredMedia:
     """Store the file at `path` that a job asked a model for, after checking that it is the
-    `expected` kind ("image" or "video") by its own bytes, not by what anyone declared.
+    `expected` kind ("image" or "video") by its own bytes, not by what anyone declared; an
+    image in the output format `options` asks for.
 
     Raise MediaError: `unsupported_media_type` for the other kind (a video where an image
     was asked for, an image "of 5 s" where a video was), `bad_output` when it doesn't decode.
@@ -250,7 +262,7 @@ def store_output(path: str, *, expected: str, workspace_id: int) -> StoredMedia:
                 params={"expected": expected, "got": got},
             )
         if expected == AssetKind.IMAGE:
-            return store_image(f, workspace_id=workspace_id)
+            return store_image(f, workspace_id=workspace_id, options=options)
     content_type = got if got in VIDEO_TYPES else "video/mp4"
     return store_video(path, workspace_id=workspace_id, content_type=content_type)
 

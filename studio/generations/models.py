@@ -29,7 +29,7 @@ from django.utils import timezone
 from studio.catalog import tables
 from studio.catalog.quote import Quote
 from studio.credits import ledger
-from studio.gallery.models import Board
+from studio.gallery.models import Board, Share
 from studio.generations import failures
 from studio.lib.rows import update_if
 
@@ -365,6 +365,16 @@ class AssetQuerySet(models.QuerySet):
         if membership.is_admin:
             return assets
         return assets.filter(user_id=membership.user_id)
+
+    def discard(self, now: datetime) -> int:
+        """Move these assets to the trash and stop their share links, in one transaction;
+        return how many moved. (Their jobs, and what was charged, stay on record; the trash
+        keeps them for gallery.lifecycle.RESTORE_DAYS.)"""
+        with transaction.atomic():
+            ids = list(self.filter(deleted_at__isnull=True).values_list("pk", flat=True))
+            moved = Asset.objects.filter(pk__in=ids).update(deleted_at=now)
+            Share.objects.filter(asset_id__in=ids).stop(now)
+        return moved
 
     def create_from(self, stored, **fields) -> Asset:
         """Create the Asset row of a file already in our storage (media.StoredMedia)."""

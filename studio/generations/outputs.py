@@ -11,6 +11,7 @@ import logging
 import tempfile
 from decimal import Decimal
 
+from studio.catalog.quote import NO_OPTIONS, ImageOptions
 from studio.generations import media
 from studio.generations.models import Job
 from studio.providers.base import MediaOutput, Provider, ProviderError
@@ -18,10 +19,13 @@ from studio.providers.base import MediaOutput, Provider, ProviderError
 log = logging.getLogger(__name__)
 
 
-def store_outputs(job: Job, provider: Provider, outputs: list[MediaOutput]) -> list:
-    """Copy each of `outputs` into our storage and check it is what `job` makes; return the
-    media.StoredMedia. Raise ProviderError (it couldn't be fetched) or media.MediaError (it
-    isn't a readable image or video of the right kind); then nothing is left stored."""
+def store_outputs(
+    job: Job, provider: Provider, outputs: list[MediaOutput], options: ImageOptions = NO_OPTIONS
+) -> list:
+    """Copy each of `outputs` into our storage and check it is what `job` makes (an image in
+    the output format `options` asks for); return the media.StoredMedia. Raise ProviderError
+    (it couldn't be fetched) or media.MediaError (it isn't a readable image or video of the
+    right kind); then nothing is left stored."""
     stored: list[media.StoredMedia] = []
     try:
         for output in outputs:
@@ -30,7 +34,10 @@ def store_outputs(job: Job, provider: Provider, outputs: list[MediaOutput]) -> l
                 tmp.flush()
                 stored.append(
                     media.store_output(
-                        tmp.name, expected=job.output_kind, workspace_id=job.workspace_id
+                        tmp.name,
+                        expected=job.output_kind,
+                        workspace_id=job.workspace_id,
+                        options=options,
                     )
                 )
     except BaseException:

@@ -30,6 +30,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
+from studio.catalog.quote import image_options
 from studio.generations import media, polling
 from studio.generations.models import Job, JobKind
 from studio.generations.outputs import failure_of, store_outputs
@@ -193,9 +194,15 @@ def _input_image(asset) -> InputImage:
 
 def _make_images(job: Job, provider: Provider) -> Outcome:
     q = job.quote_obj
+    options = image_options(job.params)
     if job.kind == JobKind.GENERATE:
         result = provider.generate_images(
-            model=job.model, prompt=job.prompt, n=q.n, size=q.size, quality=q.quality
+            model=job.model,
+            prompt=job.prompt,
+            n=q.n,
+            size=q.size,
+            quality=q.quality,
+            options=options,
         )
     else:
         images = [_input_image(job.source_asset)]
@@ -209,8 +216,9 @@ def _make_images(job: Job, provider: Provider) -> Outcome:
             n=q.n,
             size=q.size,
             quality=q.quality,
+            options=options,
         )
-    stored = store_outputs(job, provider, result.outputs[: q.n])
+    stored = store_outputs(job, provider, result.outputs[: q.n], options)
     if not stored:
         return Outcome(failure=("no_output", {}))
     return Outcome(outputs=stored, delivered=len(stored))

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from studio.catalog import tables
-from studio.catalog.quote import check_prompt, quote
+from studio.catalog.quote import check_prompt, image_options, quote
 from studio.credits import ledger
 from studio.errors import StudioError
 from studio.generations.models import QUEUED_RESEND, Job, JobKind, JobSource
@@ -54,6 +54,8 @@ def submit(
     """
     prompt = check_prompt(prompt)
     q = quote({**request, "endpoint": ENDPOINT_OF[kind]})
+    if q.kind == tables.IMAGE:
+        image_options(request)
     if kind == JobKind.EDIT and source_asset is None:
         raise StudioError("An edit needs an image to start from.", param="image")
     provider = get_provider()

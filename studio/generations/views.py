@@ -66,9 +66,11 @@ def serve_media(request, uid: str, variant: str, ext: str):
     asset = get_object_or_404(Asset, uid=uid)
     if not _may_have(request.user, asset, scope):
         raise Http404("This link has expired or is not valid.")
-    # The URL changes when it expires, so the bytes behind one URL never change.
-    cache_control = f"private, max-age={BROWSER_CACHE}, immutable"
-    return asset_response(request, asset, variant, cache_control=cache_control)
+    response = asset_response(request, asset, variant)
+    # The URL changes when it expires, so the bytes behind one URL never change. (A redirect
+    # to the bucket sets its own, shorter promise.)
+    response.setdefault("Cache-Control", f"private, max-age={BROWSER_CACHE}, immutable")
+    return response
 
 
 def _may_have(user, asset: Asset, scope: str) -> bool:
@@ -93,15 +95,14 @@ def _may_have(user, asset: Asset, scope: str) -> bool:
     return not hidden or asset.user_id == user.id or membership.is_admin
 
 
-def asset_response(
-    request, asset: Asset, variant: str = "file", *, cache_control: str, via_bucket: bool = True
-):
-    """An asset's file (or its "thumb") for a caller who checked who may have it.
+def asset_response(request, asset: Asset, variant: str = "file", *, via_bucket: bool = True):
+    """An asset's file (or its "thumb") for a caller who checked who may have it; the caller
+    sets Cache-Control.
 
     With S3 storage and `via_bucket`, a redirect to a presigned URL of the file in the bucket
     (see _redirect_to_bucket). Otherwise the bytes, answering a single HTTP Range with 206
-    (browsers need it to seek a video) and one it can't satisfy with 416, with
-    `cache_control`. Raise Http404 when the file is missing."""
+    (browsers need it to seek a video) and one it can't satisfy with 416. Raise Http404 when
+    the file is missing."""
     if variant not in signing.VARIANTS:
         raise Http404("No such file.")
     name = asset.thumbnail.name if variant == "thumb" else asset.file.name
@@ -141,7 +142,6 @@ def asset_response(
         response = FileResponse(f, content_type=content_type)
         response["Content-Length"] = str(size)
     response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = cache_control
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -6,7 +6,10 @@ Two implementations: `local` (an offline Pillow + ffmpeg renderer, the default) 
 Contract, for every method:
 
 - Arguments are already validated and normalised by the catalog (`studio.catalog.quote`):
-  canonical model ids, `size` as "WIDTHxHEIGHT", `quality` normalised or None.
+  canonical model ids, `size` as "WIDTHxHEIGHT", `quality` normalised or None, `options`
+  (ImageOptions: output format and compression, background, moderation, input fidelity)
+  honoured where the provider can and passed on where it can't. The pipeline converts an
+  image to the asked output format if a provider answers another.
 - Results are plain objects (below). A provider never touches our database models, never
   stores into our media storage and never moves credits: the job pipeline does that.
 - Every failure is a ProviderError. `permanent=True` means repeating the same call will fail
@@ -28,6 +31,7 @@ from typing import IO
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from studio.catalog.quote import NO_OPTIONS, ImageOptions
 from studio.lib import download
 from studio.lib.download import Fetched
 
@@ -135,7 +139,14 @@ class Provider(ABC):
 
     @abstractmethod
     def generate_images(
-        self, *, model: str, prompt: str, n: int, size: str, quality: str | None
+        self,
+        *,
+        model: str,
+        prompt: str,
+        n: int,
+        size: str,
+        quality: str | None,
+        options: ImageOptions = NO_OPTIONS,
     ) -> ImageResult:
         """Return `n` images for `prompt`. Raise ProviderError."""
 
@@ -150,6 +161,7 @@ class Provider(ABC):
         n: int,
         size: str,
         quality: str | None,
+        options: ImageOptions = NO_OPTIONS,
     ) -> ImageResult:
         """Return `n` edits of `images` (the first is the one to edit). Raise ProviderError."""
 

@@ -33,6 +33,7 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
+from studio.catalog.quote import NO_OPTIONS, ImageOptions
 from studio.errors import ERRORS, ErrorType
 from studio.lib.download import sniff
 from studio.lib.transactions import outside_transaction
@@ -441,19 +442,34 @@ class PixapiProvider(Provider):
         except PixapiError as exc:
             raise exc.to_provider_error() from exc
 
-    def _fields(self, model: str, prompt: str, n: int, size: str, quality: str | None) -> dict:
+    def _fields(
+        self,
+        model: str,
+        prompt: str,
+        n: int,
+        size: str,
+        quality: str | None,
+        options: ImageOptions,
+    ) -> dict:
+        """The request body; the output options asked for go upstream as they were asked."""
         fields = {"model": model, "prompt": prompt, "n": n, "size": size, "response_format": "url"}
         if quality is not None:
             fields["quality"] = quality
-        return fields
+        return {**fields, **options.asked()}
 
     def generate_images(
-        self, *, model: str, prompt: str, n: int, size: str, quality: str | None
+        self,
+        *,
+        model: str,
+        prompt: str,
+        n: int,
+        size: str,
+        quality: str | None,
+        options: ImageOptions = NO_OPTIONS,
     ) -> ImageResult:
         """POST /v1/images/generations; return its images (URLs to fetch at once, or data)."""
-        body = self._call(
-            lambda: self.client.generate_images(self._fields(model, prompt, n, size, quality))
-        )
+        fields = self._fields(model, prompt, n, size, quality, options)
+        body = self._call(lambda: self.client.generate_images(fields))
         return ImageResult(self._outputs(body.get("data"), "images"))
 
     def edit_images(
@@ -466,9 +482,11 @@ class PixapiProvider(Provider):
         n: int,
         size: str,
         quality: str | None,
+        options: ImageOptions = NO_OPTIONS,
     ) -> ImageResult:
         """POST /v1/images/edits (multipart); return its images."""
-        fields = {k: str(v) for k, v in self._fields(model, prompt, n, size, quality).items()}
+        fields = self._fields(model, prompt, n, size, quality, options)
+        fields = {k: str(v) for k, v in fields.items()}
         body = self._call(lambda: self.client.edit_images(fields, images, mask))
         return ImageResult(self._outputs(body.get("data"), "images"))
 

@@ -395,8 +395,9 @@ def seeded(prompt: str, seed: int) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-def paint_scene(prompt: str, seed: int, width: int, height: int) -> Scene:
-    """Return the two layers of the picture `prompt` describes, varied by `seed`."""
+def paint_scene(prompt: str, seed: int, width: int, height: int, cutout: bool = False) -> Scene:
+    """Return the two layers of the picture `prompt` describes, varied by `seed`. For a
+    `cutout` (the foreground alone), a scene with nothing near gets abstract shapes there."""
     rng = seeded(prompt, seed)
     recipe = read_prompt(prompt)
     palette = make_palette(recipe, rng)
@@ -469,7 +470,7 @@ def paint_scene(prompt: str, seed: int, width: int, height: int) -> Scene:
             "heart": _heart,
             "circle": _orb,
         }[subject](fg, rng, cx, ground_y, u / (1 + 0.35 * (len(focus) - 1)), palette)
-    if not subjects:
+    if not subjects or (cutout and fg.image.getchannel("A").getbbox() is None):
         _abstract(fg, rng, palette)
 
     background, foreground = bg.image, fg.image
@@ -1122,18 +1123,25 @@ def mark_sprite(size: tuple[int, int]) -> tuple[Image.Image, tuple[int, int]]:
 
 
 def add_mark(image: Image.Image) -> Image.Image:
-    """Return `image` (RGB) with the "local preview" mark."""
+    """Return `image` (RGB, or RGBA) with the "local preview" mark."""
     sprite, corner = mark_sprite(image.size)
     marked = image.copy()
-    marked.paste(sprite, corner, sprite)
+    if marked.mode == "RGBA":
+        marked.alpha_composite(sprite, corner)
+    else:
+        marked.paste(sprite, corner, sprite)
     return marked
 
 
 def render_image(
-    prompt: str, seed: int, width: int, height: int, *, mark: bool = True
+    prompt: str, seed: int, width: int, height: int, *, mark: bool = True, transparent=False
 ) -> Image.Image:
-    """Return the finished RGB picture for `prompt` and `seed` at exactly width x height."""
-    scene = paint_scene(prompt, seed, width, height)
+    """Return the finished RGB picture for `prompt` and `seed` at exactly width x height;
+    `transparent`: RGBA, the near things alone on a transparent background (what a model
+    asked for background=transparent makes)."""
+    scene = paint_scene(prompt, seed, width, height, cutout=transparent)
+    if transparent:
+        return add_mark(scene.foreground) if mark else scene.foreground
     picture = scene.background
     picture.alpha_composite(scene.foreground)
     return finish(picture.convert("RGB"), mark=mark)

@@ -16,7 +16,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from studio.catalog.quote import NO_OPTIONS, ImageOptions
 from studio.catalog.tables import MODELS
+from studio.lib import encode
 from studio.lib.transactions import outside_transaction
 from studio.providers.base import (
     COMPLETED,
@@ -129,21 +131,36 @@ class LocalProvider(Provider):
                 injected_failure_message(), permanent=False, status=503, code="model_unavailable"
             )
 
-    def _save_png(self, image) -> MediaOutput:
-        path = media_dir() / "images" / f"img_{secrets.token_hex(12)}.png"
-        # Level 3 is nearly as small as the default and twice as fast on large pictures.
-        _write_atomically(path, lambda f: image.save(f, "PNG", compress_level=3))
-        return MediaOutput(path=str(path), content_type="image/png")
+    def _save(self, image, options: ImageOptions) -> MediaOutput:
+        """Save `image` in the asked output format (PNG by default)."""
+        fmt = options.output_format or "png"
+        path = media_dir() / "images" / f"img_{secrets.token_hex(12)}.{encode.EXTENSIONS[fmt]}"
+        _write_atomically(path, lambda f: encode.save(image, f, fmt, options.output_compression))
+        return MediaOutput(path=str(path), content_type=encode.CONTENT_TYPES[fmt])
 
     def generate_images(
-        self, *, model: str, prompt: str, n: int, size: str, quality: str | None
+        self,
+        *,
+        model: str,
+        prompt: str,
+        n: int,
+        size: str,
+        quality: str | None,
+        options: ImageOptions = NO_OPTIONS,
     ) -> ImageResult:
-        """Return `n` pictures painted from `prompt`; output i uses seed i, so they differ."""
+        """Return `n` pictures painted from `prompt`; output i uses seed i, so they differ.
+        A transparent background leaves the near things alone on transparency."""
         self._start_call()
         width, height = _parse_size(size)
         self._fail_if_chosen()
         return ImageResult(
-            [self._save_png(paint.render_image(prompt, i, width, height)) for i in range(n)]
+            [
+                self._save(
+                    paint.render_image(prompt, i, width, height, transparent=options.transparent),
+                    options,
+                )
+                for i in range(n)
+            ]
         )
 
     def edit_images(
@@ -156,6 +173,7 @@ class LocalProvider(Provider):
         n: int,
         size: str,
         quality: str | None,
+        options: ImageOptions = NO_OPTIONS,
     ) -> ImageResult:
         """Return `n` edits of images[0] as `prompt` asks (the others are references)."""
         self._start_call()
@@ -182,7 +200,7 @@ class LocalProvider(Provider):
             raise ProviderError(
                 str(exc), permanent=True, status=400, code="invalid_request_error"
             ) from exc
-        return ImageResult([self._save_png(picture) for picture in pictures])
+        return ImageResult([self._save(picture, options) for picture in pictures])
 
     def submit_video(
         self,
