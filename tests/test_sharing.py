@@ -281,3 +281,26 @@ def test_staff_see_every_link_in_the_admin_and_stop_them_but_never_read_a_token(
     )
     assert not Share.objects.live(timezone.now()).exists()
     assert client.get(shares[1].get_absolute_url()).status_code == 404
+
+
+def test_deleting_a_video_through_the_api_stops_its_link(client, alice, alpha):
+    """The API's DELETE /v1/videos/{id} moves the video to the trash: its link ends too."""
+    from studio.accounts.models import ApiKey
+    from tests.factories import make_job
+
+    job = make_job(
+        alpha,
+        alice,
+        {"model": "veo", "duration": 1},
+        kind="animate",
+        status="completed",
+        source="api",
+        endpoint="videos",
+    )
+    video = make_asset(alpha, alice, job=job, kind="video", content_type="video/mp4")
+    share = Share.start(user=alice, now=timezone.now(), expiry="never", asset=video)
+    _, key = ApiKey.create(user=alice, workspace=alpha, name="ci")
+    r = client.delete(f"/v1/videos/{job.public_id}", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert r.status_code == 200, r.content
+    assert client.get(share.get_absolute_url()).status_code == 404
+    assert Share.objects.get(pk=share.pk).revoked_at is not None
