@@ -15,6 +15,7 @@ BENCHES = [
     "bench_ledger.py",
     "bench_poller.py",
     "bench_api.py",
+    "bench_gallery.py",
     "bench_scale.py",  # starts its own PostgreSQL and Redis
 ]
 

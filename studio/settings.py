@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "studio.credits",
     "studio.providers",
     "studio.generations",
+    "studio.gallery",
     "studio.front",
     "studio.api",
 ]

@@ -84,6 +84,16 @@ def bob(make_user, alpha):
 
 
 @pytest.fixture
+def vic(make_user, alpha):
+    """A viewer in Alpha: looks, stars and downloads; makes and changes nothing."""
+    from studio.accounts.models import Membership
+
+    user = make_user("vic")
+    Membership.objects.create(user=user, workspace=alpha, role="viewer")
+    return user
+
+
+@pytest.fixture
 def charlie(make_user, other):
     """Outside Alpha: owner of Other."""
     from studio.accounts.models import Membership

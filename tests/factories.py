@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from studio.catalog.quote import money, quote
 from studio.credits.models import LedgerEntry
-from studio.generations.models import Job
+from studio.generations.models import Asset, Job, new_asset_uid
 
 # 4 credits per image: gpt-image-2, 1K, medium.
 FOUR_CREDITS = {"model": "gpt-image-2", "quality": "medium"}
@@ -40,3 +40,25 @@ def ledger_total(workspace):
     return money(
         LedgerEntry.objects.filter(workspace=workspace).aggregate(t=Sum("delta"))["t"] or 0
     )
+
+
+def make_asset(workspace, user, **fields) -> Asset:
+    """An asset's row with no file behind it: for pages and queries, not for media."""
+    uid = fields.pop("uid", None) or new_asset_uid()
+    base = f"assets/{workspace.id}/{uid}"
+    defaults = dict(
+        uid=uid,
+        workspace=workspace,
+        user=user,
+        kind="image",
+        made_by="generate",
+        file=f"{base}/original.png",
+        thumbnail=f"{base}/thumb.jpg",
+        content_type="image/png",
+        bytes=1000,
+        width=1024,
+        height=1024,
+        prompt="a red bicycle",
+        model="gpt-image-2",
+    )
+    return Asset.objects.create(**{**defaults, **fields})

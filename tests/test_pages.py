@@ -391,26 +391,3 @@ def test_a_past_expiry_for_a_new_key_is_a_form_error(client, alice, funded):
     client.force_login(alice)
     r = client.post("/keys/", {"name": "x", "expires_on": "2020-01-01"})
     assert b"Pick a day after today" in r.content
-
-
-def test_a_share_link_is_unguessable_read_only_and_revocable(
-    client, alice, image, charlie, foreign
-):
-    client.force_login(alice)
-    client.post(f"/assets/{image.uid}/share/")
-    image.refresh_from_db()
-    assert len(image.share_token) >= 32
-    link = f"/s/{image.share_token}/"
-    client.logout()
-    page = client.get(link)
-    assert page.status_code == 200
-    html = page.content.decode()
-    assert f"/media/{image.uid}/file.png" in html and "Delete" not in html
-    assert client.get("/s/" + "x" * 32 + "/").status_code == 404
-    assert client.get(f"/s/{image.share_token[:10]}/").status_code == 404
-    client.force_login(charlie)  # someone else can't share or stop sharing it
-    assert client.post(f"/assets/{image.uid}/share/", {"stop": "1"}).status_code == 404
-    assert client.get(link).status_code == 200
-    client.force_login(alice)
-    client.post(f"/assets/{image.uid}/share/", {"stop": "1"})
-    assert client.get(link).status_code == 404

@@ -12,6 +12,8 @@ import runpy
 import socket
 import time
 import uuid
+import zipfile
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +25,7 @@ from django.utils import timezone
 
 import studio.settings
 from studio.credits import ledger
+from studio.gallery.models import Share
 from studio.generations import media, runner
 from studio.generations.models import Asset, Job
 from studio.providers.local import render_video_task
@@ -180,22 +183,65 @@ def test_a_video_and_its_poster_go_to_the_bucket_and_the_video_seeks(client, ali
 
 
 def test_a_share_link_shows_media_from_the_bucket_until_it_is_stopped(client, alice, bucket, image):
+    """A shared page's files come through the web process, never as a presigned bucket URL,
+    which would outlive the share."""
     asset = image
     client.force_login(alice)
-    client.post(f"/assets/{asset.uid}/share/")
-    asset.refresh_from_db()
+    client.post(f"/assets/{asset.uid}/share/", {"expires": "day"})
+    share = Share.objects.get(asset=asset)
     client.logout()
-    page = client.get(f"/s/{asset.share_token}/")
+    page = client.get(f"/s/{share.token}/")
     assert page.status_code == 200
-    urls = set(re.findall(r'"(/media/[^"]+)"', page.content.decode()))
-    assert urls, "the shared page shows no media"
+    (url,) = set(re.findall(r'"(/s/[^"]+/file\.png)"', page.content.decode()))
+    urls = [url, url.replace("file.png", "thumb.jpg")]
     for url in urls:
-        served = follow(client, url.replace("&amp;", "&"))
-        assert served.status_code == 200 and served.content
+        served = client.get(url)
+        assert served.status_code == 200 and served["Cache-Control"] == "no-store"
+        assert b"".join(served.streaming_content)[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0")
     client.force_login(alice)
     client.post(f"/assets/{asset.uid}/share/", {"stop": "1"})
     client.logout()
-    assert client.get(f"/s/{asset.share_token}/").status_code == 404
+    assert client.get(f"/s/{share.token}/").status_code == 404
+    assert all(client.get(url).status_code == 404 for url in urls)
+
+
+def test_a_zip_of_images_and_a_video_streams_from_the_bucket(
+    client, alice, funded, bucket, image, settings
+):
+    job = runner.submit(
+        workspace=funded,
+        user=alice,
+        kind="animate",
+        prompt="waves",
+        request={"model": "veo", "duration": 1, "size": "320x180"},
+    )
+    runner.run_job(job.pk)
+    render_video_task(Job.objects.get(pk=job.pk).provider_task_id)
+    runner.poll_job(job.pk)
+    video = Job.objects.get(pk=job.pk).assets.get()
+    client.force_login(alice)
+    r = client.post("/gallery/bulk/", {"action": "zip", "uid": [image.uid, video.uid]})
+    assert r.status_code == 200 and r.streaming
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(r.streaming_content)))
+    assert archive.testzip() is None
+    for asset in (image, video):
+        (name,) = [n for n in archive.namelist() if asset.uid in n]
+        assert archive.read(name) == media.open_asset(asset)
+    assert not settings.MEDIA_ROOT.exists()
+
+
+def test_the_purge_deletes_old_trash_from_the_bucket(alice, bucket, image):
+    from studio.gallery import lifecycle
+
+    other = media.make_asset(
+        media.store_image(png(), workspace_id=image.workspace_id),
+        workspace=image.workspace,
+        user=alice,
+        made_by="upload",
+    )
+    lifecycle.trash([image.pk], timezone.now() - timedelta(days=31))
+    lifecycle.purge()
+    assert bucket() == {other.file.name, other.thumbnail.name}
 
 
 def test_files_of_a_job_that_lost_the_race_are_deleted_from_the_bucket(alice, funded, bucket):

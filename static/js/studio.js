@@ -12,11 +12,18 @@
     document.querySelectorAll("details.menu[open]").forEach(function (menu) { menu.removeAttribute("open"); });
   });
 
-  // A form that asks first: <form data-confirm="Delete this?">.
+  // A form, or one of its buttons, that asks first: <form data-confirm="Delete this?">.
   document.addEventListener("submit", function (event) {
-    var message = event.target.dataset && event.target.dataset.confirm;
+    var button = event.submitter;
+    var message = (button && button.dataset.confirm) || (event.target.dataset && event.target.dataset.confirm);
     if (message && !window.confirm(message)) event.preventDefault();
   }, true);
+
+  // The board picked in a create form, copied into the forms beside it (the free tools).
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches("[data-board-pick]")) return;
+    document.querySelectorAll("[data-board-mirror]").forEach(function (input) { input.value = event.target.value; });
+  });
 
   // A form sent as soon as its file is chosen: <form data-autosubmit>.
   document.addEventListener("change", function (event) {

@@ -1,18 +1,16 @@
-"""Asset pages: one asset, its edit and animate pages, the gallery, uploads."""
+"""Asset pages: one asset, its edit and animate pages, uploads."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import io
-import secrets
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,12 +19,17 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from studio.accounts.decorators import workspace_required
 from studio.accounts.models import Role
+from studio.accounts.permissions import may_change_asset
 from studio.catalog.tables import EDITS
 from studio.credits import ledger
 from studio.errors import StudioError
+from studio.front.board_picker import board_id_of, board_picker, picked_board, remember_board
+from studio.front.boards import _get_board_for_user
 from studio.front.forms import ImageForm, VideoForm
 from studio.front.references import store_upload, store_uploads
 from studio.front.views import _get_job_for_user, jobs_for_cards, refuse, render_card
+from studio.gallery import lifecycle
+from studio.gallery.models import Board, BoardAsset, Favourite, Share
 from studio.generations import media, runner, tools
 from studio.generations.models import Asset, AssetKind, JobKind
 
@@ -37,18 +40,20 @@ SAME_SHAPE = 0.01
 
 
 def _get_asset_for_user(request, uid: str, kind: str | None = None) -> Asset:
-    """The asset with this uid in the caller's workspace; 404 for anyone else's."""
-    assets = Asset.objects.for_workspace(request.workspace).select_related("user", "job")
+    """The asset with this uid in the caller's gallery; 404 for anyone else's, for one in the
+    trash, and for someone else's private one (unless the caller is an admin)."""
+    assets = Asset.objects.visible_to(request.membership).select_related("user", "job")
     if kind:
         assets = assets.filter(kind=kind)
     return get_object_or_404(assets, uid=uid)
 
 
-def _lineage(asset: Asset) -> list[Asset]:
-    """The chain of parents, oldest first, ending with `asset`."""
+def _lineage(asset: Asset, visible) -> list[Asset]:
+    """The chain of parents the caller may see (`visible`), oldest first, ending with
+    `asset`."""
     chain, seen = [asset], {asset.pk}
     while chain[0].parent_id and len(chain) < 20:
-        parent = Asset.objects.filter(pk=chain[0].parent_id, deleted_at__isnull=True).first()
+        parent = visible.filter(pk=chain[0].parent_id).first()
         if parent is None or parent.pk in seen:
             break
         chain.insert(0, parent)
@@ -56,9 +61,9 @@ def _lineage(asset: Asset) -> list[Asset]:
     return chain
 
 
-def _neighbours(asset: Asset) -> tuple[Asset | None, Asset | None]:
-    """The gallery's next newer and next older asset (the gallery's own order)."""
-    assets = Asset.objects.for_workspace(asset.workspace_id)
+def _neighbours(asset: Asset, assets) -> tuple[Asset | None, Asset | None]:
+    """The gallery's next newer and next older asset (the gallery's own order) among
+    `assets`, those the caller may see."""
     same_time = Q(created_at=asset.created_at)
     newer = assets.filter(
         Q(created_at__gt=asset.created_at) | same_time & Q(id__gt=asset.id)
@@ -81,8 +86,13 @@ def _before(asset: Asset, lineage: list[Asset]) -> Asset | None:
 @workspace_required
 def asset_detail(request, uid: str):
     asset = _get_asset_for_user(request, uid)
-    lineage = _lineage(asset)
-    newer, older = _neighbours(asset)
+    membership = request.membership
+    visible = Asset.objects.visible_to(membership)
+    lineage = _lineage(asset, visible)
+    newer, older = _neighbours(asset, visible)
+    boards = list(Board.objects.for_workspace(request.workspace))
+    in_boards = set(BoardAsset.objects.filter(asset=asset).values_list("board_id", flat=True))
+    asset.starred = Favourite.objects.filter(user=request.user, asset=asset).exists()
     return render(
         request,
         "front/asset.html",
@@ -90,49 +100,71 @@ def asset_detail(request, uid: str):
             "asset": asset,
             "lineage": lineage,
             "before": _before(asset, lineage),
-            "children": Asset.objects.for_workspace(request.workspace).filter(parent=asset),
-            "jobs": jobs_for_cards(request.workspace).filter(source_asset=asset)[:6],
+            "children": visible.filter(parent=asset).order_by("created_at", "id"),
+            "jobs": jobs_for_cards(membership).filter(source_asset=asset)[:6],
             "newer": newer,
             "older": older,
-            "can_create": request.membership.can_create,
+            "in_boards": [b for b in boards if b.pk in in_boards],
+            "other_boards": [b for b in boards if b.pk not in in_boards],
+            "share": Share.objects.live(timezone.now()).filter(asset=asset).first(),
+            "can_create": membership.can_create,
+            "may_change": may_change_asset(membership, asset),
+            "restore_days": lifecycle.RESTORE_DAYS,
         },
     )
 
 
 @require_POST
 @workspace_required(role=Role.MEMBER)
-def share_asset(request, uid: str):
-    """Start or stop sharing one asset by an unguessable link (read-only, no sign-in)."""
+def delete_asset(request, uid: str):
+    """Move the asset to the trash (its maker or an admin), where it can be restored for
+    RESTORE_DAYS; its share links stop at once."""
     asset = _get_asset_for_user(request, uid)
-    if request.POST.get("stop"):
-        Asset.objects.filter(pk=asset.pk).update(share_token="")
-        messages.success(request, "The link no longer works. Nothing else changed.")
-    elif not asset.share_token:
-        token = secrets.token_urlsafe(24)
-        Asset.objects.filter(pk=asset.pk, share_token="").update(share_token=token)
-        messages.success(request, "Anyone with the link can see this, and only this.")
-    return redirect(asset)
-
-
-def shared(request, token: str):
-    """One shared asset, read-only, for anyone holding its link."""
-    # Tokens are 32 characters; a short one is a guess, not a link (and the empty token of
-    # every unshared asset must never match).
-    if len(token) < 32:
-        raise Http404("This link was turned off or never existed.")
-    asset = get_object_or_404(Asset, share_token=token, deleted_at__isnull=True)
-    return render(request, "front/shared.html", {"asset": asset})
+    if not may_change_asset(request.membership, asset):
+        raise PermissionDenied("Only its maker or an admin can delete this.")
+    lifecycle.trash([asset.pk], timezone.now())
+    messages.success(
+        request,
+        f"Moved to the trash: restore it from there within {lifecycle.RESTORE_DAYS} days. "
+        "The job and credits that made it stay in the usage report.",
+    )
+    return redirect("gallery")
 
 
 @require_POST
 @workspace_required(role=Role.MEMBER)
-def delete_asset(request, uid: str):
+def set_private(request, uid: str):
+    """`private=1`: only its maker and the admins see it (its share links stop); `private=0`:
+    the whole team sees it again."""
     asset = _get_asset_for_user(request, uid)
-    if asset.user_id != request.user.id and not request.membership.is_admin:
-        raise PermissionDenied("Only its maker or an admin can delete this.")
-    Asset.objects.filter(pk=asset.pk).update(deleted_at=timezone.now(), share_token="")
-    messages.success(request, "Deleted. Jobs and credits that made it stay in the usage report.")
-    return redirect("gallery")
+    if not may_change_asset(request.membership, asset):
+        raise PermissionDenied("Only its maker or an admin can change who sees this.")
+    private = request.POST.get("private") == "1"
+    lifecycle.set_private(asset, private, timezone.now())
+    if private:
+        messages.success(request, "Private: only you and the workspace's admins see it now.")
+    else:
+        messages.success(request, "The whole team sees it again.")
+    return redirect(asset)
+
+
+@require_POST
+@workspace_required(role=Role.MEMBER)
+def asset_boards(request, uid: str):
+    """Add the asset to `board`, or with `remove`, take it out of that board."""
+    asset = _get_asset_for_user(request, uid)
+    board_id = board_id_of(request.POST.get("board"))
+    if board_id is None:
+        messages.error(request, "Pick a board.")
+        return redirect(asset)
+    board = _get_board_for_user(request, board_id)
+    if request.POST.get("remove"):
+        BoardAsset.objects.filter(board=board, asset=asset).delete()
+        messages.success(request, f"Took it out of “{board.name}”.")
+    else:
+        Board.add(board.pk, [asset.pk], request.user.id, timezone.now())
+        messages.success(request, f"Added to “{board.name}”.")
+    return redirect(asset)
 
 
 # ---- edit ---------------------------------------------------------------------------------
@@ -168,7 +200,10 @@ def edit_page(request, uid: str):
         "options_url": reverse("edit_options", args=[asset.uid]),
         "crop_aspects": list(tools.CROP_ASPECTS),
         "can_create": request.membership.can_create,
-        "jobs": jobs_for_cards(request.workspace).filter(source_asset=asset, kind=JobKind.EDIT)[:6],
+        "jobs": jobs_for_cards(request.membership).filter(source_asset=asset, kind=JobKind.EDIT)[
+            :6
+        ],
+        **board_picker(request, request.GET),
     }
     return render(request, "front/edit.html", context)
 
@@ -212,6 +247,7 @@ def edit_ai(request, uid: str):
     try:
         if form.error:
             raise form.error
+        board = picked_board(request, request.POST, strict=True)
         mask = _store_mask(request.POST.get("mask", ""), asset)
         job = runner.submit(
             workspace=request.workspace,
@@ -221,12 +257,14 @@ def edit_ai(request, uid: str):
             prompt=request.POST.get("prompt", ""),
             source_asset=asset,
             inputs={"mask": mask} if mask else None,
+            board_id=board.pk if board else None,
         )
     except media.MediaError:
         error = StudioError("The mask could not be read; paint it again.", param="mask")
         return refuse(request, error, "#edit-feedback", asset.get_edit_url())
     except StudioError as e:
         return refuse(request, e, "#edit-feedback", asset.get_edit_url())
+    remember_board(request, board)
     if request.htmx:
         return render_card(request, _get_job_for_user(request, job.public_id))
     return redirect("edit", uid=uid)
@@ -242,6 +280,8 @@ def edit_tool(request, uid: str):
         new = tools.apply(asset, tool, request.POST, request.user)
     except StudioError as e:
         return refuse(request, e, "#tool-feedback", asset.get_edit_url())
+    if board := picked_board(request, request.POST):
+        Board.add(board.pk, [new.pk], request.user.id, timezone.now())
     messages.success(
         request,
         f"Made a new image with {tool}: {new.width}×{new.height}. The original is unchanged.",
@@ -262,7 +302,7 @@ def _animate_form(request, asset, data, strict: bool = False) -> VideoForm:
 @workspace_required
 def animate_page(request, uid: str):
     asset = _get_asset_for_user(request, uid, kind="image")
-    jobs = jobs_for_cards(request.workspace).filter(source_asset=asset, kind=JobKind.ANIMATE)
+    jobs = jobs_for_cards(request.membership).filter(source_asset=asset, kind=JobKind.ANIMATE)
     return render(
         request,
         "front/animate.html",
@@ -273,6 +313,7 @@ def animate_page(request, uid: str):
             "options_url": reverse("animate_options", args=[asset.uid]),
             "jobs": jobs[:6],
             "can_create": request.membership.can_create,
+            **board_picker(request, request.GET),
         },
     )
 
@@ -297,6 +338,7 @@ def animate(request, uid: str):
     try:
         if form.error:
             raise form.error
+        board = picked_board(request, request.POST, strict=True)
         job = runner.submit(
             workspace=request.workspace,
             user=request.user,
@@ -304,42 +346,17 @@ def animate(request, uid: str):
             request=form.request(),
             prompt=request.POST.get("prompt", ""),
             source_asset=asset,
+            board_id=board.pk if board else None,
         )
     except StudioError as e:
         return refuse(request, e, "#animate-feedback", asset.get_animate_url())
+    remember_board(request, board)
     if request.htmx:
         return render_card(request, _get_job_for_user(request, job.public_id))
     return redirect("animate", uid=uid)
 
 
-# ---- gallery and uploads -------------------------------------------------------------------
-
-GALLERY_PAGE = 24
-
-
-@workspace_required
-def gallery(request):
-    assets = Asset.objects.for_workspace(request.workspace).select_related("user")
-    kind = request.GET.get("kind", "")
-    if kind in ("image", "video"):
-        assets = assets.filter(kind=kind)
-    who = request.GET.get("who", "")
-    if who == "me":
-        assets = assets.filter(user=request.user)
-    query = request.GET.get("q", "").strip()[:200]
-    if query:
-        assets = assets.filter(Q(prompt__icontains=query) | Q(model__icontains=query))
-    page = Paginator(assets, GALLERY_PAGE).get_page(request.GET.get("page"))
-    context = {
-        "page": page,
-        "kind": kind,
-        "who": who,
-        "query": query,
-        "can_create": request.membership.can_create,
-    }
-    if request.htmx:
-        return render(request, "front/gallery.html#gallery-grid", context)
-    return render(request, "front/gallery.html", context)
+# ---- uploads -------------------------------------------------------------------------------
 
 
 @require_POST
@@ -355,6 +372,8 @@ def upload(request):
     except StudioError as e:
         messages.error(request, e.message)
         return redirect("gallery")
+    if board := picked_board(request, request.POST):  # uploaded on a board's page
+        Board.add(board.pk, [asset.pk], request.user.id, timezone.now())
     messages.success(request, "Uploaded. Edit it or animate it from here.")
     return redirect("asset", uid=asset.uid)
 
@@ -379,6 +398,6 @@ def reference_upload(request):
 @workspace_required
 def reference_picker(request):
     """The gallery's images to pick references from, newest first."""
-    images = Asset.objects.for_workspace(request.workspace).filter(kind=AssetKind.IMAGE)
+    images = Asset.objects.visible_to(request.membership).filter(kind=AssetKind.IMAGE)
     page = Paginator(images, PICKER_PAGE).get_page(request.GET.get("page"))
     return render(request, "front/_reference_picker.html", {"page": page})

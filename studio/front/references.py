@@ -51,9 +51,7 @@ def read_references(request, data: Mapping, *, strict: bool = False) -> list[Ass
     """
     uids = list(dict.fromkeys(data.getlist("reference") if hasattr(data, "getlist") else []))
     uids = [uid for uid in uids if uid][:MAX_IDS]
-    found = Asset.objects.for_workspace(request.workspace).filter(
-        uid__in=uids, kind=AssetKind.IMAGE
-    )
+    found = Asset.objects.visible_to(request.membership).filter(uid__in=uids, kind=AssetKind.IMAGE)
     by_uid = {a.uid: a for a in found}
     if strict and len(by_uid) < len(uids):
         raise StudioError(

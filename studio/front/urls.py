@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studio.front import assets, keys, usage, views
+from studio.front import assets, boards, gallery, keys, shares, usage, views
 
 urlpatterns = [
     path("", views.studio, name="studio"),
@@ -14,12 +14,27 @@ urlpatterns = [
     path("jobs/<str:public_id>/vary/", views.vary_job, name="vary_job"),
     path("references/upload/", assets.reference_upload, name="reference_upload"),
     path("references/pick/", assets.reference_picker, name="reference_picker"),
-    path("gallery/", assets.gallery, name="gallery"),
+    path("gallery/", gallery.gallery, name="gallery"),
+    path("gallery/bulk/", gallery.bulk, name="bulk"),
+    path("gallery/trash/", gallery.trash, name="trash"),
     path("gallery/upload/", assets.upload, name="upload"),
+    path("boards/", boards.boards, name="boards"),
+    path("boards/<int:board_id>/", gallery.board_gallery, name="board"),
+    path("boards/<int:board_id>/rename/", boards.rename_board, name="rename_board"),
+    path("boards/<int:board_id>/delete/", boards.delete_board, name="delete_board"),
+    path("boards/<int:board_id>/remove/", boards.remove_from_board, name="remove_from_board"),
+    path("boards/<int:board_id>/share/", shares.share_board, name="share_board"),
     path("assets/<str:uid>/", assets.asset_detail, name="asset"),
+    path("assets/<str:uid>/favourite/", gallery.favourite, name="favourite"),
     path("assets/<str:uid>/delete/", assets.delete_asset, name="delete_asset"),
-    path("assets/<str:uid>/share/", assets.share_asset, name="share_asset"),
-    path("s/<str:token>/", assets.shared, name="shared"),
+    path("assets/<str:uid>/restore/", gallery.restore, name="restore"),
+    path("assets/<str:uid>/private/", assets.set_private, name="set_private"),
+    path("assets/<str:uid>/boards/", assets.asset_boards, name="asset_boards"),
+    path("assets/<str:uid>/share/", shares.share_asset, name="share_asset"),
+    path("s/<str:token>/", shares.shared, name="shared"),
+    path(
+        "s/<str:token>/<str:uid>/<str:variant>.<str:ext>", shares.shared_media, name="shared_media"
+    ),
     path("assets/<str:uid>/edit/", assets.edit_page, name="edit"),
     path("assets/<str:uid>/edit/options/", assets.edit_options, name="edit_options"),
     path("assets/<str:uid>/edit/ai/", assets.edit_ai, name="edit_ai"),

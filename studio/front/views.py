@@ -6,6 +6,7 @@ from django.db.models import Case, IntegerField, Prefetch, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
@@ -14,6 +15,7 @@ from studio.accounts.models import Role
 from studio.catalog.tables import ENDPOINT_PATHS, MODELS
 from studio.credits import ledger
 from studio.errors import StudioError
+from studio.front.board_picker import board_picker, picked_board, remember_board
 from studio.front.forms import ImageForm, VideoForm
 from studio.front.references import read_references, store_uploads
 from studio.generations import runner
@@ -36,18 +38,32 @@ COMPOSER = {
 }
 
 
-def jobs_for_cards(workspace):
-    """Jobs with what their cards show, in as few queries as possible."""
+def jobs_for_cards(membership):
+    """The jobs of `membership`'s workspace with what their cards show, in as few queries as
+    possible: of their outputs, those this member may see (not trashed, private only if
+    theirs or they are an admin)."""
+    outputs = Asset.objects.visible_to(membership).order_by("id")
     return (
-        Job.objects.for_workspace(workspace)
-        .select_related("user", "reservation__settlement", "source_asset")
-        .prefetch_related(Prefetch("assets", queryset=Asset.objects.order_by("id")))
+        Job.objects.for_workspace(membership.workspace_id)
+        .select_related("user", "reservation__settlement", "source_asset", "board")
+        .prefetch_related(Prefetch("assets", queryset=outputs))
     )
 
 
 def _get_job_for_user(request, public_id: str) -> Job:
     """The job with this id in the caller's workspace; 404 for anyone else's."""
-    return get_object_or_404(jobs_for_cards(request.workspace), public_id=public_id)
+    return get_object_or_404(jobs_for_cards(request.membership), public_id=public_id)
+
+
+def next_url(request, default: str) -> str:
+    """Where a form sends the person back: its `next` field when that is a path of this
+    site (a gallery view with its filters, say), else `default`."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ):
+        return target
+    return default
 
 
 def _may_change(request, job: Job) -> bool:
@@ -100,7 +116,7 @@ def studio(request):
         When(user=request.user, then=Value(0)), default=Value(1), output_field=IntegerField()
     )
     jobs = list(
-        jobs_for_cards(request.workspace)
+        jobs_for_cards(request.membership)
         .annotate(mine=mine_first)
         .order_by("mine", "-created_at")[: RECENT * 2]
     )
@@ -114,6 +130,7 @@ def studio(request):
             "jobs": jobs,
             "running": running,
             "can_create": request.membership.can_create,
+            **board_picker(request, request.GET),
         },
     )
 
@@ -139,15 +156,18 @@ def generate(request):
         form = composer_form(request, request.POST, strict=True, references=references)
         if form.error:
             raise form.error
+        board = picked_board(request, request.POST, strict=True)
         job = runner.submit(
             workspace=request.workspace,
             user=request.user,
             request=form.request(),
             prompt=request.POST.get("prompt", ""),
+            board_id=board.pk if board else None,
             **form.job_fields(),
         )
     except StudioError as e:
         return refuse(request, e, "#generate-feedback", "studio")
+    remember_board(request, board)
     if request.htmx:
         return render_card(request, _get_job_for_user(request, job.public_id))
     return redirect("studio")
@@ -163,7 +183,7 @@ def poll_jobs(request):
     every few seconds (static/js/studio.js), however many cards are running. A card missing
     from the answer is no longer there to follow."""
     ids = request.GET.getlist("id")[:POLL_MAX]
-    jobs = list(jobs_for_cards(request.workspace).filter(public_id__in=ids))
+    jobs = list(jobs_for_cards(request.membership).filter(public_id__in=ids))
     for job in jobs:
         runner.nudge(job)
     ended = any(job.is_final for job in jobs)
@@ -222,6 +242,7 @@ def vary_job(request, public_id: str):
             prompt=request.POST.get("prompt", ""),
             source_asset=job.source_asset,
             inputs=job.inputs,
+            board_id=job.board_id,
         )
     except StudioError as e:
         return refuse(request, e, NEXT_FEEDBACK, "studio")

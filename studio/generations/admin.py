@@ -64,7 +64,7 @@ class AssetAdmin(admin.ModelAdmin):
         "height",
         "deleted_at",
     ]
-    list_filter = ["kind", "made_by"]
+    list_filter = ["kind", "made_by", "private"]
     search_fields = ["uid", "prompt", "workspace__name", "user__username"]
     list_select_related = ["workspace", "user"]
     readonly_fields = [f.name for f in Asset._meta.fields]

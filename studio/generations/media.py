@@ -281,21 +281,32 @@ def open_asset(asset: Asset) -> bytes:
 
 
 def signed_path(
-    asset: Asset, variant: str = "file", ttl: int | None = None, now: float | None = None
+    asset: Asset,
+    variant: str = "file",
+    ttl: int | None = None,
+    now: float | None = None,
+    scope: str = "",
 ) -> str:
     """Return a path like /media/<uid>/file.png?e=…&s=… valid for at least `ttl` seconds
     (MEDIA_URL_TTL by default); `views.serve_media` checks it (studio/lib/signing.py)."""
-    expires, signature = signing.sign(asset.uid, variant, ttl or settings.MEDIA_URL_TTL, now)
-    ext = "jpg" if variant == "thumb" else EXTENSIONS.get(asset.content_type, "bin")
-    return f"/media/{asset.uid}/{variant}.{ext}?{urlencode({'e': expires, 's': signature})}"
+    ttl = ttl or settings.MEDIA_URL_TTL
+    expires, signature = signing.sign(asset.uid, variant, ttl, now, scope)
+    ext = media_ext(asset, variant)
+    query = {"e": expires, "s": signature, **({"to": scope} if scope else {})}
+    return f"/media/{asset.uid}/{variant}.{ext}?{urlencode(query)}"
+
+
+def media_ext(asset: Asset, variant: str = "file") -> str:
+    """The extension of an asset's file (or "jpg" for its thumbnail) in its URLs."""
+    return "jpg" if variant == "thumb" else EXTENSIONS.get(asset.content_type, "bin")
 
 
 def public_url(asset: Asset, variant: str = "file") -> str | None:
-    """Return an absolute signed URL the upstream platform can fetch, or None when
-    STUDIO_PUBLIC_URL is not set."""
+    """Return an absolute signed URL the upstream platform can fetch (even while the asset
+    is private), or None when STUDIO_PUBLIC_URL is not set."""
     if not settings.STUDIO_PUBLIC_URL:
         return None
-    return settings.STUDIO_PUBLIC_URL + signed_path(asset, variant)
+    return settings.STUDIO_PUBLIC_URL + signed_path(asset, variant, scope=signing.PROVIDER)
 
 
 def temp_dir() -> Path:

@@ -29,6 +29,7 @@ from django.utils import timezone
 from studio.catalog import tables
 from studio.catalog.quote import Quote
 from studio.credits import ledger
+from studio.gallery.models import Board, Share
 from studio.generations import failures
 from studio.lib.rows import update_if
 
@@ -109,6 +110,10 @@ class Job(models.Model):
     # Extra inputs of an edit (more reference images, a mask), kept in our storage.
     inputs = models.JSONField(default=dict, blank=True)
     retry_of = models.ForeignKey("self", models.SET_NULL, null=True, blank=True)
+    # The board its outputs file themselves into when it completes (picked at submit time).
+    board = models.ForeignKey(
+        "gallery.Board", models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
 
     # Private to the pipeline: never shown to users.
     provider = models.CharField(max_length=20)
@@ -245,8 +250,9 @@ class Job(models.Model):
 
     def complete(self, outputs: list, delivered: Decimal | int, now: datetime) -> bool:
         """processing → completed: the stored `outputs` (media.StoredMedia) become its assets
-        and the credits for what was `delivered` (images, or seconds of video) are captured,
-        the rest released — all in one short transaction that touches only rows.
+        (filed into its board, if it has one) and the credits for what was `delivered`
+        (images, or seconds of video) are captured, the rest released — all in one short
+        transaction that touches only rows.
 
         Return False when it had ended meanwhile (timed out, cancelled, or another run
         completed it): then nothing is charged and the files are deleted.
@@ -265,7 +271,7 @@ class Job(models.Model):
                     error_params={},
                 )
                 if won:
-                    for item in outputs:
+                    made = [
                         Asset.objects.create_from(
                             item,
                             workspace_id=self.workspace_id,
@@ -277,6 +283,10 @@ class Job(models.Model):
                             model=self.model,
                             created_at=now,
                         )
+                        for item in outputs
+                    ]
+                    if self.board_id:
+                        Board.add(self.board_id, [a.pk for a in made], self.user_id, now)
                     ledger.capture(self, self.quote_obj.for_delivery(delivered), now)
         finally:
             if not won:
@@ -336,12 +346,35 @@ class AssetKind(models.TextChoices):
 
 class AssetQuerySet(models.QuerySet):
     def for_workspace(self, workspace) -> AssetQuerySet:
+        """The workspace's assets in the gallery (not in the trash), private ones included:
+        for the pipeline. Pages show `visible_to(membership)`."""
         return self.filter(workspace=workspace, deleted_at__isnull=True)
 
+    def visible_to(self, membership) -> AssetQuerySet:
+        """The gallery as `membership` sees it: its workspace's assets out of the trash, and
+        of the private ones only those they made — or all of them for an admin or owner."""
+        assets = self.for_workspace(membership.workspace_id)
+        if membership.is_admin:
+            return assets
+        return assets.filter(models.Q(private=False) | models.Q(user_id=membership.user_id))
+
+    def in_trash_of(self, membership) -> AssetQuerySet:
+        """The trash as `membership` sees it: what they deleted or made, or, for an admin or
+        owner, everything the workspace deleted."""
+        assets = self.filter(workspace_id=membership.workspace_id, deleted_at__isnull=False)
+        if membership.is_admin:
+            return assets
+        return assets.filter(user_id=membership.user_id)
+
     def discard(self, now: datetime) -> int:
-        """Take these assets out of the gallery and end their share links; return how many.
-        (Their jobs, and what was charged, stay on record.)"""
-        return self.filter(deleted_at__isnull=True).update(deleted_at=now, share_token="")
+        """Move these assets to the trash and stop their share links, in one transaction;
+        return how many moved. (Their jobs, and what was charged, stay on record; the trash
+        keeps them for gallery.lifecycle.RESTORE_DAYS.)"""
+        with transaction.atomic():
+            ids = list(self.filter(deleted_at__isnull=True).values_list("pk", flat=True))
+            moved = Asset.objects.filter(pk__in=ids).update(deleted_at=now)
+            Share.objects.filter(asset_id__in=ids).stop(now)
+        return moved
 
     def create_from(self, stored, **fields) -> Asset:
         """Create the Asset row of a file already in our storage (media.StoredMedia)."""
@@ -384,16 +417,21 @@ class Asset(models.Model):
     duration = models.FloatField(null=True, blank=True)  # seconds of video; never money
     prompt = models.TextField(blank=True)
     model = models.CharField(max_length=60, blank=True)
-    # An unguessable token when shared read-only by link; empty when not shared.
-    share_token = models.CharField(max_length=40, blank=True, db_index=True)
+    # Seen only by its maker and the workspace's admins and owners (never shared).
+    private = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # In the trash since then; restorable for gallery.lifecycle.RESTORE_DAYS, then purged.
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = AssetQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["workspace", "-created_at"])]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"]),
+            # The trash and its count, without reading the whole gallery.
+            models.Index(fields=["workspace", "deleted_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.uid} ({self.width}x{self.height})"
@@ -404,6 +442,11 @@ class Asset(models.Model):
     @property
     def is_video(self) -> bool:
         return self.kind == AssetKind.VIDEO
+
+    @property
+    def is_shareable(self) -> bool:
+        """In the gallery and seen by the whole team: what a share link may show."""
+        return not self.private and self.deleted_at is None
 
     def get_edit_url(self) -> str:
         return reverse("edit", args=[self.uid])

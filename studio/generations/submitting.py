@@ -42,10 +42,12 @@ def submit(
     source_asset=None,
     inputs: dict | None = None,
     retry_of: Job | None = None,
+    board_id: int | None = None,
     enqueue_job: bool = True,
 ) -> Job:
     """Price `request`, create the Job and reserve its credits; queue it on commit unless
-    `enqueue_job` is False (the caller runs it).
+    `enqueue_job` is False (the caller runs it). Its outputs file themselves into the board
+    `board_id` (of the same workspace: the caller checked) when it completes.
 
     Raise StudioError for a bad request and ledger.InsufficientCredits (402) when the credits
     can't cover it — before anything is queued or any provider is called.
@@ -85,6 +87,7 @@ def submit(
             source_asset=source_asset,
             inputs=inputs or {},
             retry_of=retry_of,
+            board_id=board_id,
             provider=provider.name,
             created_at=now,
             deadline_at=now + timedelta(seconds=tables.MODELS[q.model].timeout),
@@ -122,4 +125,5 @@ def retry(job: Job, user) -> Job:
         source_asset=job.source_asset,
         inputs=job.inputs,
         retry_of=job,
+        board_id=job.board_id,
     )

@@ -14,6 +14,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
+from studio.accounts.models import Membership
 from studio.generations.models import Asset
 from studio.lib import signing
 
@@ -59,9 +60,12 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 @require_safe
 def serve_media(request, uid: str, variant: str, ext: str):
     """Serve an asset's file or thumbnail to holders of a valid signed URL, with Range."""
-    if not signing.verify(uid, variant, request.GET.get("e"), request.GET.get("s")):
+    scope = request.GET.get("to", "")
+    if not signing.verify(uid, variant, request.GET.get("e"), request.GET.get("s"), scope=scope):
         raise Http404("This link has expired or is not valid.")
-    asset = get_object_or_404(Asset, uid=uid, deleted_at__isnull=True)
+    asset = get_object_or_404(Asset, uid=uid)
+    if not _may_have(request.user, asset, scope):
+        raise Http404("This link has expired or is not valid.")
     response = asset_response(request, asset, variant)
     # The URL changes when it expires, so the bytes behind one URL never change. (A redirect
     # to the bucket sets its own, shorter promise.)
@@ -69,15 +73,43 @@ def serve_media(request, uid: str, variant: str, ext: str):
     return response
 
 
-def asset_response(request, asset: Asset, variant: str = "file"):
-    """An asset's file (or its "thumb"), answering a single HTTP Range with 206 (browsers
-    need it to seek a video) and one it can't satisfy with 416. Raise Http404 when the file
-    is missing."""
+def _may_have(user, asset: Asset, scope: str) -> bool:
+    """Whether the holder of a valid signed URL gets the asset's bytes, checked now.
+
+    Signed in, the session decides: someone outside the asset's workspace gets nothing, and
+    an asset that is private or in the trash goes only to its maker or an admin or owner of
+    its workspace (staff, who see everything in the admin, get it too). Without a session
+    (an API client, a browser's download manager) the URL is the permission, for an asset
+    the team sees; a private one goes only to the provider, through a URL signed for it
+    (media.public_url). So making an asset private or trashing it ends every URL handed out
+    before, at once.
+    """
+    hidden = asset.private or asset.deleted_at is not None
+    if not user.is_authenticated:
+        return not hidden or (scope == signing.PROVIDER and asset.deleted_at is None)
+    if user.is_staff:
+        return True
+    membership = Membership.objects.filter(user=user, workspace_id=asset.workspace_id).first()
+    if membership is None:
+        return False
+    return not hidden or asset.user_id == user.id or membership.is_admin
+
+
+def asset_response(request, asset: Asset, variant: str = "file", *, via_bucket: bool = True):
+    """An asset's file (or its "thumb") for a caller who checked who may have it; the caller
+    sets Cache-Control.
+
+    With S3 storage and `via_bucket`, a redirect to a presigned URL of the file in the bucket
+    (see _redirect_to_bucket). Otherwise the bytes, answering a single HTTP Range with 206
+    (browsers need it to seek a video) and one it can't satisfy with 416. Raise Http404 when
+    the file is missing."""
+    if variant not in signing.VARIANTS:
+        raise Http404("No such file.")
     name = asset.thumbnail.name if variant == "thumb" else asset.file.name
     if not name:
         raise Http404("No such file.")
     content_type = "image/jpeg" if variant == "thumb" else asset.content_type
-    if settings.S3_BUCKET:
+    if settings.S3_BUCKET and via_bucket:
         return _redirect_to_bucket(name, content_type)
     try:
         size = default_storage.size(name)

@@ -15,26 +15,37 @@ from django.core import signing
 
 SALT = "studio.media-url"
 VARIANTS = ("file", "thumb")
+# The scope of a URL made for the provider to fetch an input (media.public_url): it serves a
+# private asset without a signed-in session. Page URLs have no scope.
+PROVIDER = "provider"
 
 
-def _value(uid: str, variant: str, expires: int) -> str:
-    return f"{uid}:{variant}:{expires}"
+def _value(uid: str, variant: str, expires: int, scope: str) -> str:
+    return f"{uid}:{variant}:{expires}" + (f":{scope}" if scope else "")
 
 
-def sign(uid: str, variant: str, ttl: int, now: float | None = None) -> tuple[int, str]:
+def sign(
+    uid: str, variant: str, ttl: int, now: float | None = None, scope: str = ""
+) -> tuple[int, str]:
     """Return (expires, signature) for a URL valid for at least `ttl` seconds.
 
     The expiry is rounded up to the hour, so a page reloaded within the hour asks for the
     same URL and the browser's cache answers.
     """
     expires = int(math.ceil(((now or time.time()) + ttl) / 3600) * 3600)
-    return expires, signing.Signer(salt=SALT).signature(_value(uid, variant, expires))
+    return expires, signing.Signer(salt=SALT).signature(_value(uid, variant, expires, scope))
 
 
 def verify(
-    uid: str, variant: str, expires: str | None, signature: str | None, now: float | None = None
+    uid: str,
+    variant: str,
+    expires: str | None,
+    signature: str | None,
+    now: float | None = None,
+    scope: str = "",
 ) -> bool:
-    """Return True when `signature` signs this uid, variant and expiry, which hasn't passed."""
+    """Return True when `signature` signs this uid, variant, expiry (which hasn't passed) and
+    scope."""
     try:
         expires_at = int(expires or "")
     except ValueError:
@@ -43,7 +54,7 @@ def verify(
         return False
     signer = signing.Signer(salt=SALT)
     try:
-        signer.unsign(f"{_value(uid, variant, expires_at)}{signer.sep}{signature}")
+        signer.unsign(f"{_value(uid, variant, expires_at, scope)}{signer.sep}{signature}")
     except signing.BadSignature:
         return False
     return True

@@ -16,6 +16,10 @@ def pages(s) -> list[str]:
         "/",
         "/?mode=video",
         "/gallery/",
+        "/gallery/?q=lighthouse&kind=gif&sort=old",
+        "/gallery/trash/",
+        "/boards/",
+        f"/boards/{s.board.pk}/",
         f"/assets/{s.square.uid}/",
         f"/assets/{s.tall.uid}/",
         f"/assets/{s.edit.uid}/",
@@ -36,11 +40,32 @@ def pages(s) -> list[str]:
 def test_every_page_shows_media_true_to_size_and_fits_the_window(
     studio, open_page, live_server, size
 ):
-    from studio.generations.models import Asset
+    from django.utils import timezone
 
-    Asset.objects.filter(pk=studio.square.pk).update(share_token="s" * 32)
+    from studio.gallery import lifecycle
+    from studio.gallery.models import Board, BoardAsset, Share
+    from studio.generations import media
+    from tests.browser.conftest import png
+
+    studio.board = Board.objects.create(workspace=studio.workspace, name="Launch week")
+    for asset in (studio.square, studio.tall, studio.video):
+        BoardAsset.objects.create(board=studio.board, asset=asset)
+    binned = media.make_asset(
+        media.store_image(png(800, 600), workspace_id=studio.workspace.id),
+        workspace=studio.workspace,
+        user=studio.alice,
+        made_by="upload",
+        prompt="binned",
+    )
+    lifecycle.trash([binned.pk], timezone.now())
+    now = timezone.now()
+    shares = [
+        Share.start(user=studio.alice, now=now, expiry="week", board=studio.board),
+        Share.start(user=studio.alice, now=now, expiry="never", asset=studio.square),
+        Share.start(user=studio.alice, now=now, expiry="day", asset=studio.video),
+    ]
     page = open_page(studio.alice, size)
-    for path in [*pages(studio), "/s/" + "s" * 32 + "/"]:
+    for path in [*pages(studio), *(s.get_absolute_url() for s in shares)]:
         page.goto(live_server.url + path)
         assert measure(page) == [], path
     # The big picture of an asset page is drawn at the file's own shape, and whole.

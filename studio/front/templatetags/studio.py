@@ -3,12 +3,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from studio.front import iterate
 from studio.front.progress import estimate
-from studio.generations.media import signed_path
+from studio.generations.media import media_ext, signed_path
 
 register = template.Library()
 
@@ -67,15 +68,27 @@ def progress_estimate(job):
 
 
 @register.simple_tag
-def viewer_attrs(asset, title: str = "", page: str = "", passive: bool = False) -> str:
+def shared_url(share, asset, variant: str = "file") -> str:
+    """The URL of an asset's file (or "thumb") on a shared page: it works while `share`
+    does, checked on every request (front/shares.py)."""
+    return reverse(
+        "shared_media", args=[share.token, asset.uid, variant, media_ext(asset, variant)]
+    )
+
+
+@register.simple_tag
+def viewer_attrs(
+    asset, title: str = "", page: str = "", passive: bool = False, src: str = ""
+) -> str:
     """The attributes that make a link one of the page's assets in the full-size viewer
     (static/js/viewer.js): clicking it opens the viewer there, unless `passive` (it is then
-    only a stop for the viewer's arrow keys, and the link works as a link)."""
+    only a stop for the viewer's arrow keys, and the link works as a link). `src` is the
+    file's URL when it isn't the signed one (a shared page's)."""
     return format_html(
         'data-viewer{} data-src="{}" data-page="{}" data-kind="{}" data-width="{}" '
         'data-height="{}" data-title="{}"',
         " data-viewer-passive" if passive else "",
-        media_url(asset),
+        src or media_url(asset),
         page or asset.get_absolute_url(),
         asset.kind,
         asset.width,
