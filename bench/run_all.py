@@ -16,6 +16,7 @@ BENCHES = [
     "bench_poller.py",
     "bench_api.py",
     "bench_scale.py",  # starts its own PostgreSQL and Redis
+    "bench_ops.py",
 ]
 
 if __name__ == "__main__":

@@ -86,7 +86,7 @@ def test_the_dashboard_answers_a_team_leads_questions(admin_client, alpha, other
     html = admin_client.get("/admin/dashboard/").content.decode()
     flat = " ".join(html.split())
     today = timezone.localdate(now)
-    assert f"<td>{today:%a} {today.day} {today:%b}</td>" in flat
+    assert f'<td class="day">{today:%a} {today.day} {today:%b}</td>' in flat
     # today: 4 jobs (the slow one was submitted 7 minutes ago), 1 failed, 2 credits spent
     assert '<td class="num">4</td><td><meter min="0" max="4" value="4">4</meter></td>' in flat
     assert '<td class="num">1</td><td class="num">2</td>' in flat

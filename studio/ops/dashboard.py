@@ -12,26 +12,30 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import (
+    Case,
     Count,
     DecimalField,
     DurationField,
     ExpressionWrapper,
     F,
+    FloatField,
     Func,
+    IntegerField,
     OuterRef,
     Q,
     Subquery,
     Sum,
     Value,
+    When,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.shortcuts import render
 from django.utils import timezone
 
 from studio.accounts.models import Membership, Workspace
 from studio.catalog.quote import money
 from studio.credits.ledger import month_start
-from studio.credits.models import Grant, Reservation, Settlement
+from studio.credits.models import EntryKind, Grant, LedgerEntry, Reservation
 from studio.generations.models import FINAL_STATUSES, Job, JobStatus
 
 DAYS = 14  # the per-day table, failure rates and slowest jobs look this far back
@@ -42,6 +46,7 @@ LOW_BALANCE = Decimal("50")
 NEAR_LIMIT = Decimal("0.8")
 LISTED = 20
 CREDITS = DecimalField(max_digits=14, decimal_places=2)
+ZERO = Decimal("0.00")
 
 
 @dataclass
@@ -52,31 +57,36 @@ class Day:
     spent: Decimal = Decimal("0.00")
 
 
-def per_day(since: datetime, today: date) -> list[Day]:
-    """Jobs submitted, failed, and credits spent, each day from `since` to `today` (2 queries)."""
-    days = {since.date() + timedelta(days=i): None for i in range((today - since.date()).days + 1)}
-    rows = {day: Day(day) for day in days}
+def per_day(since: datetime, days: int) -> list[Day]:
+    """Jobs submitted, failed, and credits spent on each of `days` days from `since`, newest
+    first (2 queries). Rows are put in their day by comparing with the days' bounds: a
+    date in the time zone from each row's time would be a Python call per row on SQLite."""
+    bounds = [since + timedelta(days=i) for i in range(1, days + 1)]
+    day = Case(
+        *(When(created_at__lt=bound, then=Value(i)) for i, bound in enumerate(bounds)),
+        output_field=IntegerField(),
+    )
+    window = {"created_at__gte": since, "created_at__lt": bounds[-1]}
+    rows = [Day(timezone.localdate(bound - timedelta(days=1))) for bound in bounds]
     jobs = (
-        Job.objects.filter(created_at__gte=since)
-        .annotate(day=TruncDate("created_at"))
+        Job.objects.filter(**window)
+        .annotate(day=day)
         .values("day")
         .annotate(jobs=Count("id"), failed=Count("id", filter=Q(status=JobStatus.FAILED)))
         .order_by()
     )
     for row in jobs:
-        if row["day"] in rows:
-            rows[row["day"]].jobs, rows[row["day"]].failed = row["jobs"], row["failed"]
+        rows[row["day"]].jobs, rows[row["day"]].failed = row["jobs"], row["failed"]
     spent = (
-        Settlement.objects.filter(created_at__gte=since)
-        .annotate(day=TruncDate("created_at"))
+        LedgerEntry.objects.filter(kind=EntryKind.CAPTURE, **window)
+        .annotate(day=day)
         .values("day")
-        .annotate(spent=Sum("captured"))
+        .annotate(spent=Sum("amount"))
         .order_by()
     )
     for row in spent:
-        if row["day"] in rows:
-            rows[row["day"]].spent = money(row["spent"] or 0)
-    return list(reversed(rows.values()))  # newest first
+        rows[row["day"]].spent = money(row["spent"] or 0)
+    return rows[::-1]
 
 
 def failure_rates(since: datetime) -> list[dict]:
@@ -94,16 +104,34 @@ def failure_rates(since: datetime) -> list[dict]:
 
 def slowest(since: datetime) -> list[Job]:
     """The completed jobs that took longest from submit to result since `since` (1 query)."""
-    took = ExpressionWrapper(F("finished_at") - F("created_at"), output_field=DurationField())
     jobs = list(
         Job.objects.filter(created_at__gte=since, status=JobStatus.COMPLETED)
-        .annotate(took=took)
         .select_related("workspace", "user")
-        .order_by("-took")[:SLOWEST]
+        .order_by(Elapsed(F("finished_at"), F("created_at")).desc(), "-id")[:SLOWEST]
     )
     for job in jobs:
-        job.took_text = _duration(job.took)
+        job.took_text = _duration(job.finished_at - job.created_at)
     return jobs
+
+
+class Elapsed(Func):
+    """end - start, to order by: native on PostgreSQL; on SQLite in days by julianday(),
+    where Django's own datetime subtraction is a Python call per row."""
+
+    arg_joiner = " - "
+    template = "(%(expressions)s)"
+    output_field = DurationField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        end, start = self.get_source_expressions()
+        julian = FloatField()
+        return Func(
+            Func(end, function="julianday", output_field=julian),
+            Func(start, function="julianday", output_field=julian),
+            arg_joiner=" - ",
+            template="(%(expressions)s)",
+            output_field=julian,
+        ).as_sql(compiler, connection, **extra)
 
 
 def _duration(span: timedelta) -> str:
@@ -131,10 +159,11 @@ def queue() -> dict:
     return {**counts, "oldest": oldest}
 
 
-def _total(queryset, field: str) -> Coalesce:
-    """A correlated SUM(`field`) of `queryset` (a plain function, not an aggregate, so the
-    subquery has no GROUP BY), 0 when it has no rows."""
-    summed = queryset.order_by().annotate(total=Func(F(field), function="SUM")).values("total")
+def _total(queryset, value) -> Coalesce:
+    """A correlated SUM of `value` (a field name or an expression) over `queryset` — a plain
+    function, not an aggregate, so the subquery has no GROUP BY — and 0 when it has no rows."""
+    value = F(value) if isinstance(value, str) else value
+    summed = queryset.order_by().annotate(total=Func(value, function="SUM")).values("total")
     return Coalesce(
         Subquery(summed[:1], output_field=CREDITS), Value(Decimal(0)), output_field=CREDITS
     )
@@ -147,10 +176,12 @@ def running_out(now: datetime) -> list[Workspace]:
         Grant.objects.filter(workspace=OuterRef("pk"), expires_at__gt=now), "remaining"
     )
     week = _total(
-        Settlement.objects.filter(
-            reservation__workspace=OuterRef("pk"), created_at__gte=now - timedelta(days=7)
+        LedgerEntry.objects.filter(
+            workspace=OuterRef("pk"),
+            kind=EntryKind.CAPTURE,
+            created_at__gte=now - timedelta(days=7),
         ),
-        "captured",
+        "amount",
     )
     return list(
         Workspace.objects.annotate(balance=balance, spent_week=week)
@@ -161,26 +192,35 @@ def running_out(now: datetime) -> list[Workspace]:
 
 def near_limits(now: datetime) -> list[Membership]:
     """Members who have spent NEAR_LIMIT of their monthly limit or more this month, the
-    closest first (1 query)."""
-    start = month_start(now)
-    mine = {
-        "workspace": OuterRef("workspace"),
-        "user": OuterRef("user"),
-        "created_at__gte": start,
-    }
-    reserved = _total(Reservation.objects.filter(**mine), "amount")
-    released = _total(
-        Settlement.objects.filter(**{f"reservation__{k}": v for k, v in mine.items()}),
-        "released",
-    )
-    spent = ExpressionWrapper(reserved - released, output_field=CREDITS)
-    return list(
+    closest first (2 queries: the members with a limit, then what each spent, in one pass
+    over this month's reservations rather than once per member)."""
+    limited = list(
         Membership.objects.filter(monthly_limit__isnull=False, monthly_limit__gt=0)
-        .annotate(spent=spent)
-        .filter(spent__gte=F("monthly_limit") * NEAR_LIMIT)
         .select_related("user", "workspace")
-        .order_by("-spent", "pk")[:LISTED]
+        .order_by("pk")
     )
+    if not limited:
+        return []
+    # What ledger.spent_this_month counts: reserved this month, less what came back.
+    kept = F("amount") - Coalesce(F("settlement__released"), Value(Decimal(0)))
+    spent = {
+        (row["workspace"], row["user"]): money(row["spent"] or 0)
+        for row in Reservation.objects.filter(
+            created_at__gte=month_start(now),
+            workspace__in={m.workspace_id for m in limited},
+            user__in={m.user_id for m in limited},
+        )
+        .values("workspace", "user")
+        .annotate(spent=Sum(ExpressionWrapper(kept, output_field=CREDITS)))
+        .order_by()
+    }
+    near = []
+    for membership in limited:
+        membership.spent = spent.get((membership.workspace_id, membership.user_id), ZERO)
+        if membership.spent >= membership.monthly_limit * NEAR_LIMIT:
+            near.append(membership)
+    near.sort(key=lambda m: -m.spent / m.monthly_limit)
+    return near[:LISTED]
 
 
 def view(request):
@@ -192,7 +232,7 @@ def view(request):
     since = timezone.make_aware(
         datetime.combine(today - timedelta(days=DAYS - 1), datetime.min.time())
     )
-    days = per_day(since, today)
+    days = per_day(since, DAYS)
     context = {
         **admin.site.each_context(request),
         "title": "Dashboard",

@@ -45,12 +45,13 @@ class RequestMiddleware:
 
 
 def _route(request) -> str:
-    """The URL pattern's name — never the raw path, whose ids would make a series each."""
+    """The URL pattern's name (or, for an unnamed one, the pattern itself, e.g.
+    "assets/<str:uid>/") — never the raw path, whose ids would make a series each."""
     if getattr(request, "ops_endpoint", None):
         return request.ops_endpoint
     match = getattr(request, "resolver_match", None)
     if match is not None:
-        return match.view_name or match.route or "unnamed"
+        return match.view_name if match.url_name else match.route
     if request.path_info.startswith(settings.STATIC_URL):
         return "static"
     return "unmatched"

@@ -29,6 +29,7 @@ def pages(s) -> list[str]:
         "/models/",
         "/workspace/members/",
         "/accounts/password/",
+        "/accounts/password/reset/",
     ]
 
 
