@@ -357,6 +357,19 @@ def test_counters_of_processes_that_exited_are_kept_in_an_archive(tmp_path, sett
     assert not any(name.endswith(f"-{os.getpid()}.db") for name in per_process)  # not ours
 
 
+def test_an_unusable_metrics_directory_costs_no_request_its_answer(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    code = (
+        "from studio.ops import metrics\n"
+        "metrics.observe_request('home', 'GET', 200, 0.01)\n"
+        "print(metrics.directory() != metrics.settings.METRICS_DIR, file=__import__('sys').stderr)"
+    )
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(blocked), "STUDIO_DATA_DIR": str(tmp_path)}
+    out = run_shell(code, env)
+    assert "is not usable; counting per process" in out and out.strip().endswith("True")
+
+
 # ---- /healthz -------------------------------------------------------------------------------
 
 

@@ -21,10 +21,12 @@ from __future__ import annotations
 import fcntl
 import functools
 import glob
+import logging
 import os
 import re
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -45,6 +47,8 @@ from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.multiprocess import MultiProcessCollector
 
 # Prometheus' classic text format, which every Prometheus version reads.
+log = logging.getLogger(__name__)
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 ARCHIVE = "archive"
 
@@ -131,16 +135,27 @@ def directory() -> Path:
         return _directory
     with _setup_lock:
         if _directory is None:
-            path = Path(settings.METRICS_DIR)
-            path.mkdir(parents=True, exist_ok=True)
-            # prometheus-client reads the directory from here when it creates a file, and
-            # django-q2 to tidy up after a worker it restarts.
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
-            with _locked(path, fcntl.LOCK_EX):
-                _archive_dead(path)
+            try:
+                path = _ready(Path(settings.METRICS_DIR))
+            except OSError:
+                # Counting must never cost a request: count this process alone, and say so.
+                log.exception(
+                    "METRICS_DIR %s is not usable; counting per process", settings.METRICS_DIR
+                )
+                path = _ready(Path(tempfile.mkdtemp(prefix="studio-metrics-")))
             values.ValueClass = values.MultiProcessValue(_identity)
             _directory = path
     return _directory
+
+
+def _ready(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    # prometheus-client reads the directory from here when it creates a file, and django-q2
+    # to tidy up after a worker it restarts.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    with _locked(path, fcntl.LOCK_EX):
+        _archive_dead(path)
+    return path
 
 
 REQUESTS = Counter(
@@ -180,25 +195,33 @@ def observe_request(route: str, method: str, status: int, seconds: float) -> Non
     REQUEST_SECONDS.labels(route, method).observe(seconds)
 
 
+def _observe_call(provider: str, operation: str, seconds: float, error) -> None:
+    PROVIDER_SECONDS.labels(provider, operation).observe(seconds)
+    PROVIDER_CALLS.labels(provider, operation, "error" if error else "ok").inc()
+    if error:
+        PROVIDER_ERRORS.labels(provider, operation, getattr(error, "code", "exception")).inc()
+
+
 def metered(operation: str):
-    """Decorate a Provider method: count its calls, time them and count its errors."""
+    """Decorate a Provider method: count its calls, time them and count its errors. A
+    failure to count is logged, never raised: it must not change what the call did."""
 
     def decorator(method):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
-            directory()
             started = time.perf_counter()
-            outcome = "error"
+            error = None
             try:
-                result = method(self, *args, **kwargs)
-                outcome = "ok"
-                return result
+                return method(self, *args, **kwargs)
             except Exception as e:
-                PROVIDER_ERRORS.labels(self.name, operation, getattr(e, "code", "exception")).inc()
+                error = e
                 raise
             finally:
-                PROVIDER_SECONDS.labels(self.name, operation).observe(time.perf_counter() - started)
-                PROVIDER_CALLS.labels(self.name, operation, outcome).inc()
+                try:
+                    directory()
+                    _observe_call(self.name, operation, time.perf_counter() - started, error)
+                except Exception:
+                    log.exception("could not count a %s call", operation)
 
         return wrapper
 

@@ -13,12 +13,15 @@ address reaches the process, which ALLOWED_HOSTS rightly does not list.
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 
 from django.conf import settings
 from django.http import HttpResponse
 
 from studio.ops import health, logs
+
+log = logging.getLogger(__name__)
 
 
 class RequestMiddleware:
@@ -39,9 +42,12 @@ class RequestMiddleware:
             response["x-request-id"] = request.request_id
             return response
         finally:
-            self.metrics.observe_request(
-                _route(request), request.method, status, time.perf_counter() - started
-            )
+            try:
+                self.metrics.observe_request(
+                    _route(request), request.method, status, time.perf_counter() - started
+                )
+            except Exception:  # counting must never cost the request its answer
+                log.exception("could not count a request")
 
 
 def _route(request) -> str:
