@@ -62,6 +62,18 @@ def json_lines(text: str) -> list[dict]:
     return found
 
 
+def submit_v1(client, key: str, request_id: str, body: str | None = None):
+    """POST /v1/async/images/generations with X-Request-ID (`body`: instead of a good one)."""
+    good = json.dumps({"model": "nano-banana", "prompt": "a lighthouse at dusk"})
+    return client.post(
+        "/v1/async/images/generations",
+        body if body is not None else good,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_X_REQUEST_ID=request_id,
+    )
+
+
 def scrape(client) -> dict[str, float]:
     """/metrics as {'name{labels}': value}."""
     r = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
@@ -99,13 +111,7 @@ def test_every_request_gets_an_id_and_keeps_a_sane_one_it_was_sent(client, db):
 
 
 def test_a_v1_error_body_carries_the_same_id_as_the_header(client, key):
-    r = client.post(
-        "/v1/images/generations",
-        "{not json",
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {key}",
-        HTTP_X_REQUEST_ID="client-req-42",
-    )
+    r = submit_v1(client, key, "client-req-42", body="{not json")
     assert r.status_code == 400
     assert r.json()["error"]["request_id"] == r["x-request-id"] == "client-req-42"
     unauthorised = client.get("/v1/tasks")
@@ -114,13 +120,7 @@ def test_a_v1_error_body_carries_the_same_id_as_the_header(client, key):
 
 def test_log_lines_of_a_request_say_which_request_user_workspace_and_job(client, key, alice):
     with web_log() as lines:
-        r = client.post(
-            "/v1/async/images/generations",
-            json.dumps({"model": "nano-banana", "prompt": "a lighthouse"}),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {key}",
-            HTTP_X_REQUEST_ID="trace-me-1",
-        )
+        r = submit_v1(client, key, "trace-me-1")
     job = Job.objects.get(public_id=r.json()["id"])
     submitted = next(line for line in lines if line["message"].startswith("submitted"))
     assert submitted["request_id"] == "trace-me-1" and job.request_id == "trace-me-1"
@@ -192,13 +192,7 @@ def test_one_request_id_leads_from_the_v1_call_through_the_web_log_to_the_worker
     client, key, alpha, worker
 ):
     with web_log() as web:
-        r = client.post(
-            "/v1/async/images/generations",
-            json.dumps({"model": "nano-banana", "prompt": "a lighthouse at dusk"}),
-            content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {key}",
-            HTTP_X_REQUEST_ID="follow-me-7",
-        )
+        r = submit_v1(client, key, "follow-me-7")
     assert r.status_code == 200 and r["x-request-id"] == "follow-me-7"
     task_id = r.json()["id"]
     assert any(line["request_id"] == "follow-me-7" for line in web)
