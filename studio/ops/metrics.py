@@ -18,6 +18,7 @@ Two sources, chosen so that every web process on every machine answers the same 
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import functools
 import glob
@@ -143,6 +144,7 @@ def directory() -> Path:
                     "METRICS_DIR %s is not usable; counting per process", settings.METRICS_DIR
                 )
                 path = _ready(Path(tempfile.mkdtemp(prefix="studio-metrics-")))
+                atexit.register(shutil.rmtree, path, ignore_errors=True)
             values.ValueClass = values.MultiProcessValue(_identity)
             _directory = path
     return _directory
