@@ -41,12 +41,13 @@ def start_server() -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(100):
+    for _ in range(150):  # healthy once the web answers and the worker has beaten
         try:
             if httpx.get(f"{BASE}/healthz", timeout=1).status_code == 200:
                 return proc
         except httpx.HTTPError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     raise RuntimeError("the server did not start")
 
 

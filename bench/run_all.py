@@ -17,6 +17,7 @@ BENCHES = [
     "bench_api.py",
     "bench_gallery.py",
     "bench_scale.py",  # starts its own PostgreSQL and Redis
+    "bench_ops.py",
 ]
 
 if __name__ == "__main__":

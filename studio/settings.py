@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -57,6 +58,53 @@ def database_from_url(url: str) -> dict:
     raise ImproperlyConfigured(
         f"DATABASE_URL must start with sqlite:// or postgres://, not {scheme!r}://"
     )
+
+
+def email_from_url(url: str) -> dict:
+    """Return the EMAIL_* settings for an EMAIL_URL.
+
+    `console://` prints each mail to the log (the default: `make run` works offline);
+    `smtp://user:password@host:587/?tls=1` sends through SMTP with STARTTLS (`?ssl=1` for
+    implicit TLS, the usual port 465; `smtps://` says the same); `?timeout=` in seconds.
+    User and password are %-encoded like any URL's.
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "console":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ImproperlyConfigured(
+            f"EMAIL_URL must start with smtp://, smtps:// or console://, not {url!r}"
+        )
+    options = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+    flags = {}
+    for name in ("tls", "ssl"):
+        value = options.pop(name, "0").lower()
+        if value not in ("0", "1", "true", "false"):
+            raise ImproperlyConfigured(f"EMAIL_URL: {name} must be 1 or 0, not {value!r}")
+        flags[name] = value in ("1", "true")
+    flags["ssl"] = flags["ssl"] or parts.scheme == "smtps"
+    if flags["tls"] and flags["ssl"]:
+        raise ImproperlyConfigured("EMAIL_URL: choose tls=1 (STARTTLS) or ssl=1, not both")
+    timeout = options.pop("timeout", "30")
+    if options:
+        raise ImproperlyConfigured(f"EMAIL_URL: unknown option {sorted(options)[0]!r}")
+    try:
+        port = parts.port or (465 if flags["ssl"] else 25)
+        timeout = float(timeout)
+    except ValueError:
+        raise ImproperlyConfigured("EMAIL_URL has a port or timeout that is not a number") from None
+    if not parts.hostname:
+        raise ImproperlyConfigured("EMAIL_URL needs a host: smtp://user:password@host:587/?tls=1")
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": flags["tls"],
+        "EMAIL_USE_SSL": flags["ssl"],
+        "EMAIL_TIMEOUT": timeout,
+    }
 
 
 DATA_DIR = Path(envstr("STUDIO_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -114,10 +162,12 @@ INSTALLED_APPS = [
     "studio.gallery",
     "studio.front",
     "studio.api",
+    "studio.ops",
 ]
 
 MIDDLEWARE = [
-    "studio.front.health.HealthCheckMiddleware",
+    "studio.ops.middleware.RequestMiddleware",
+    "studio.ops.middleware.EndpointsMiddleware",
     "studio.api.http.ApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -185,6 +235,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Password reset mails (and any other): EMAIL_URL, see email_from_url.
+globals().update(email_from_url(envstr("EMAIL_URL", "console://")))
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Pixapi Studio <studio@localhost>")
 LOGIN_REDIRECT_URL = "studio"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -287,14 +340,41 @@ if REDIS_URL:
 else:
     Q_CLUSTER.update(orm="default", broker_class="studio.generations.brokers.ORM")
 
+# --- operating it ---------------------------------------------------------------------------
+# /metrics answers only with `Authorization: Bearer $METRICS_TOKEN`, and is off (404) unset.
+METRICS_TOKEN = envstr("METRICS_TOKEN")
+# Where each process keeps its counters for /metrics (studio.ops.metrics): shared by every
+# web process and worker whose counters one scrape should add up.
+METRICS_DIR = Path(envstr("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics"))).resolve()
+# /healthz fails when no worker has written its heartbeat for this many seconds.
+WORKER_HEARTBEAT_MAX_AGE = envint("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=2)
+
+LOG_FORMAT = envchoice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line says which request, user, workspace and job it is about (studio.ops.logs).
+    "filters": {"context": {"()": "studio.ops.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"},
+        "json": {"()": "studio.ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO").upper()},
     "loggers": {
-        "django-q": {"level": envstr("Q_LOG_LEVEL", "WARNING").upper()},
+        # django-q2 adds a handler of its own unless it finds one: ours, so its lines are
+        # formatted like every other.
+        "django-q": {
+            "handlers": ["console"],
+            "propagate": False,
+            "level": envstr("Q_LOG_LEVEL", "WARNING").upper(),
+        },
         "httpx": {"level": "WARNING"},
     },
 }

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to be called
 # from one unless told it is fine (it is: nothing here is actually async).
@@ -12,6 +16,13 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # Slow work inside a transaction raises in tests, here and in the workers they start
 # (studio/lib/transactions.py).
 os.environ.setdefault("STUDIO_IO_GUARD", "true")
+
+# The /metrics counters of this run's processes (this one and the workers it starts, which
+# inherit the variable) go in a directory of their own, not the studio's var/metrics.
+METRICS_DIR = Path(tempfile.mkdtemp(prefix="studio-metrics-"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
+django_settings.METRICS_DIR = METRICS_DIR  # the settings were read before this file
+atexit.register(shutil.rmtree, METRICS_DIR, ignore_errors=True)
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 PASSWORD = "correct-horse-battery"

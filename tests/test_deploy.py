@@ -20,6 +20,7 @@ import yaml
 from django.core.management import get_commands
 from packaging.requirements import Requirement
 
+from studio.ops import heartbeat
 from tests.conftest import ROOT, database_url
 from tests.servers import free_port
 
@@ -180,6 +181,7 @@ def test_the_dockerfiles_build_step_and_command_serve_the_studio(
     port = free_port()
     cmd[cmd.index("--bind") + 1] = f"127.0.0.1:{port}"
     cmd[cmd.index("--workers") + 1] = "1"
+    heartbeat.beat()  # as a worker would: /healthz wants one alive
     web = subprocess.Popen(
         [sys.executable, "-m", *cmd], cwd=ROOT, env=env, stderr=subprocess.DEVNULL
     )

@@ -73,6 +73,7 @@ def test_the_banner_says_where_and_when_failures_are_on_purpose(settings):
 def test_make_run_serves_on_the_port_it_was_given(tmp_path):
     import signal
     import time
+    import urllib.error
     import urllib.request
 
     with socket.socket() as s:
@@ -98,8 +99,15 @@ def test_make_run_serves_on_the_port_it_was_given(tmp_path):
             text = log.read_text()
             assert f"Pixapi Studio is running on http://127.0.0.1:{port}/" in text, text
             assert "demo   / pw-123456789" in text
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
-                assert r.status == 200
+            # Healthy once the worker beside the web has written its first heartbeat.
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as r:
+                        assert r.status == 200
+                        break
+                except urllib.error.HTTPError as e:
+                    assert e.code == 503 and time.monotonic() < deadline, e.read()
+                    time.sleep(0.3)
         finally:
             os.killpg(proc.pid, signal.SIGINT)
             proc.wait(timeout=30)

@@ -95,13 +95,12 @@ class ApiKeyQuerySet(models.QuerySet):
         )
 
     def for_token(self, raw: str, now=None) -> ApiKey | None:
-        """Return the usable key whose secret is `raw`, or None."""
+        """Return the usable key whose secret is `raw` and whose owner is active, or None."""
         if not raw or not raw.startswith(KEY_PREFIX) or len(raw) < _PREFIX_LEN + 16:
             return None
         digest = _digest(raw)
-        for key in (
-            self.usable(now).filter(prefix=raw[:_PREFIX_LEN]).select_related("user", "workspace")
-        ):
+        keys = self.usable(now).filter(prefix=raw[:_PREFIX_LEN], user__is_active=True)
+        for key in keys.select_related("user", "workspace"):
             if hmac.compare_digest(key.hashed, digest):
                 return key
         return None
@@ -149,3 +148,25 @@ class ApiKey(models.Model):
             **options,
         )
         return key, raw
+
+
+def deactivate_user(user, now=None) -> int:
+    """Stop `user` at once: they can't sign in, every session of theirs ends and every API
+    key of theirs is revoked (and stays revoked if they are let back in). Return how many
+    keys were revoked."""
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    now = now or timezone.now()
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+    revoked = ApiKey.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    # Sessions don't say whose they are except inside their signed data; an inactive user's
+    # session already signs nobody in (Django's ModelBackend), and these rows go too.
+    theirs = [
+        session.pk
+        for session in Session.objects.filter(expire_date__gt=now).iterator()
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk)
+    ]
+    Session.objects.filter(pk__in=theirs).delete()
+    return revoked

@@ -16,6 +16,28 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    # Forgotten passwords: Django's own views, their URL names and our templates
+    # (templates/registration/password_reset_*); the mail goes out through EMAIL_URL.
+    path(
+        "accounts/password/reset/",
+        auth_views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("workspaces/new/", views.new_workspace, name="new_workspace"),
     path("workspaces/<int:workspace_id>/switch/", views.switch_workspace, name="switch_workspace"),
     path("workspace/members/", views.members, name="members"),

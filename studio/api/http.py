@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import uuid
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -44,7 +43,8 @@ class ApiError(StudioError):
 
 
 class ApiMiddleware:
-    """Give /v1 requests an id and make every /v1 failure an OpenAI-shaped error."""
+    """Make every /v1 failure an OpenAI-shaped error, with the request's id (given to every
+    request by studio.ops.middleware.RequestMiddleware)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -52,7 +52,6 @@ class ApiMiddleware:
     def __call__(self, request):
         if not request.path_info.startswith(API_PREFIX):
             return self.get_response(request)
-        request.request_id = "req_" + uuid.uuid4().hex
         if refused := bodies.limit_body(request):
             response = error_response(request, refused)
         else:

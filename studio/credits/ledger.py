@@ -95,7 +95,7 @@ def breakdown(workspace: Workspace, now: datetime | None = None) -> list[GrantLi
 # ---- moving -----------------------------------------------------------------------------------
 
 
-def _entry(grant, kind, delta, amount, *, user=None, job=None, note="", now=None):
+def _entry(grant, kind, delta, amount, *, user=None, job=None, note="", staff=None, now=None):
     LedgerEntry.objects.create(
         workspace_id=grant.workspace_id,
         grant=grant,
@@ -105,6 +105,7 @@ def _entry(grant, kind, delta, amount, *, user=None, job=None, note="", now=None
         user=user,
         job=job,
         note=note,
+        staff=staff,
         created_at=now or timezone.now(),
     )
     if delta:
@@ -127,8 +128,10 @@ def grant(
     note: str = "",
     now: datetime | None = None,
     kind: str = EntryKind.GRANT,
+    staff=None,
 ) -> Grant:
-    """Add `credits` to `workspace`, valid for the pack's validity (365 days by default)."""
+    """Add `credits` to `workspace`, valid for the pack's validity (365 days by default).
+    `staff` names the staff member granting it from the admin."""
     credits = money(credits)
     if credits <= 0:
         raise StudioError("A grant needs a positive number of credits.", param="credits")
@@ -144,16 +147,17 @@ def grant(
         granted_by=by,
         note=note,
     )
-    _entry(g, kind, credits, credits, user=by, note=note, now=now)
+    _entry(g, kind, credits, credits, user=by, note=note, staff=staff, now=now)
     g.refresh_from_db()
     return g
 
 
 @transaction.atomic
 def reserve(
-    workspace: Workspace, member, job, quote: Quote, now: datetime | None = None
+    workspace: Workspace, member, job, quote: Quote, now: datetime | None = None, *, staff=None
 ) -> Reservation:
-    """Hold `quote.credits` for `job`, drawn from the grants that expire first.
+    """Hold `quote.credits` for `job`, drawn from the grants that expire first, as `member`
+    spending (their monthly limit applies); `staff` names the staff member who asked for it.
 
     Raise InsufficientCredits (HTTP 402) when the balance, the member's monthly limit or the
     job's API key cap can't cover it; nothing is written then.
@@ -198,7 +202,7 @@ def reserve(
         if left <= 0:
             break
         take = min(g.remaining, left)
-        _entry(g, EntryKind.RESERVE, -take, take, user=member, job=job, now=now)
+        _entry(g, EntryKind.RESERVE, -take, take, user=member, job=job, staff=staff, now=now)
         left -= take
     return reservation
 
@@ -209,14 +213,16 @@ def capture(job, delivered: Decimal, now: datetime | None = None) -> Settlement 
     return _settle(job, money(delivered), "completed", now)
 
 
-def release(job, reason: str, now: datetime | None = None) -> Settlement | None:
-    """End `job`'s reservation by giving all of it back. Return the Settlement, or None if
-    it had already ended."""
-    return _settle(job, ZERO, reason, now)
+def release(job, reason: str, now: datetime | None = None, *, staff=None) -> Settlement | None:
+    """End `job`'s reservation by giving all of it back (`staff`: the staff member who ended
+    it). Return the Settlement, or None if it had already ended."""
+    return _settle(job, ZERO, reason, now, staff)
 
 
 @transaction.atomic
-def _settle(job, captured: Decimal, reason: str, now: datetime | None) -> Settlement | None:
+def _settle(
+    job, captured: Decimal, reason: str, now: datetime | None, staff=None
+) -> Settlement | None:
     now = now or timezone.now()
     try:
         reservation = Reservation.objects.select_for_update().get(job=job)
@@ -244,7 +250,7 @@ def _settle(job, captured: Decimal, reason: str, now: datetime | None) -> Settle
         spend = min(draw.amount, to_capture)
         back = draw.amount - spend
         to_capture -= spend
-        common = {"user": reservation.user, "job": job, "now": now}
+        common = {"user": reservation.user, "job": job, "staff": staff, "now": now}
         if spend:
             _entry(draw.grant, EntryKind.CAPTURE, ZERO, spend, **common)
         if back:

@@ -102,6 +102,11 @@ class LedgerEntry(models.Model):
     delta = models.DecimalField(max_digits=12, decimal_places=2)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     note = models.CharField(max_length=200, blank=True)
+    # The staff member whose admin action wrote this row (a grant, a retry's reservation, a
+    # cancel's release); empty when a member or the studio itself moved the credits.
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -114,6 +114,9 @@ class Job(models.Model):
     board = models.ForeignKey(
         "gallery.Board", models.SET_NULL, null=True, blank=True, related_name="jobs"
     )
+    # The id of the request that submitted it (studio.ops.logs): the worker's log lines about
+    # this job carry it, so one id leads from the web's log to the worker's.
+    request_id = models.CharField(max_length=128, blank=True)
 
     # Private to the pipeline: never shown to users.
     provider = models.CharField(max_length=20)
@@ -139,6 +142,8 @@ class Job(models.Model):
         indexes = [
             models.Index(fields=["workspace", "-created_at"]),
             models.Index(fields=["status", "lease_until"]),
+            # /metrics counts jobs by model and status on every scrape: from the index alone.
+            models.Index(fields=["model", "status"]),
         ]
 
     def __str__(self) -> str:
@@ -308,20 +313,21 @@ class Job(models.Model):
         completion, a timeout and a cancel, only the first ends it."""
         return self._end(JobStatus.FAILED, code, params, now, statuses, match)
 
-    def cancel(self, now: datetime | None = None, *, running: bool = False) -> bool:
+    def cancel(self, now: datetime | None = None, *, running: bool = False, staff=None) -> bool:
         """End the job as cancelled and release all its credits: a queued one, or also a
-        running one when `running` (its provider can stop it; the caller stops it). Return
-        False when it had started (and not `running`) or ended: a worker's claim and a cancel
-        race on the same row, and only one UPDATE matches."""
+        running one when `running` (its provider can stop it; the caller stops it). `staff`
+        names the staff member cancelling it from the admin. Return False when it had started
+        (and not `running`) or ended: a worker's claim and a cancel race on the same row, and
+        only one UPDATE matches."""
         statuses = ACTIVE_STATUSES if running else (JobStatus.QUEUED,)
-        return self._end(JobStatus.CANCELLED, "cancelled", {}, now, statuses)
+        return self._end(JobStatus.CANCELLED, "cancelled", {}, now, statuses, staff=staff)
 
     def time_out(self, now: datetime) -> bool:
         """Fail a job past its model's deadline (see fail)."""
         minutes = max(1, round(tables.MODELS[self.model].timeout / 60))
         return self.fail("timeout", {"model": self.model, "minutes": minutes}, now)
 
-    def _end(self, status, code, params, now, statuses, match=None) -> bool:
+    def _end(self, status, code, params, now, statuses, match=None, staff=None) -> bool:
         now = now or timezone.now()
         with transaction.atomic():
             won = self._move(
@@ -335,7 +341,7 @@ class Job(models.Model):
                 next_poll_at=None,
             )
             if won:
-                ledger.release(self, code[:40], now)
+                ledger.release(self, code[:40], now, staff=staff)
         return won
 
 

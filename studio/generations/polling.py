@@ -30,6 +30,7 @@ from studio.generations.media import MediaError
 from studio.generations.models import Job, JobStatus, Lease
 from studio.generations.outputs import delivered_seconds, failure_of, store_outputs
 from studio.lib.transactions import outside_transaction
+from studio.ops import logs
 from studio.providers.base import COMPLETED, FAILED, ProviderError, get_provider
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,12 @@ def _backoff(polls: int) -> float:
     return min(POLL_MAX, POLL_FIRST * 2**polls)
 
 
+@logs.isolated
 def poll_job(job_id: int, now=None) -> None:
     """Ask the provider about one in-flight job and act on the answer."""
     now = now or timezone.now()
     job = Job.objects.select_related("source_asset").get(pk=job_id)
+    logs.bind_job(job)
     if job.status != JobStatus.PROCESSING:
         return
     if now >= job.deadline_at:

@@ -35,6 +35,7 @@ from studio.generations import media, polling
 from studio.generations.models import Job, JobKind
 from studio.generations.outputs import failure_of, store_outputs
 from studio.lib.transactions import outside_transaction
+from studio.ops import logs
 from studio.providers.base import InputImage, Provider, ProviderError, TaskState, get_provider
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class Outcome:
     failure: tuple[str, dict] | None = None
 
 
+@logs.isolated
 def run_job(job_id: int) -> str:
     """Run a queued job (the django-q2 task); return its status after. Safe to deliver twice:
     only one run claims it."""
@@ -60,6 +62,8 @@ def run_job(job_id: int) -> str:
     job = Job.objects.select_related("source_asset").filter(pk=job_id).first()
     if job is None or not job.claim(now):
         return "not queued"
+    logs.bind_job(job)
+    log.info("running %s %s on %s (run %d)", job.kind, job.model, job.provider, job.attempts)
     if now >= job.deadline_at:
         job.time_out(now)
         return "timed out"
@@ -95,7 +99,12 @@ class _Background:
         self.done = threading.Event()
         self.outcome: Outcome | None = None
         self.abandoned = False
-        threading.Thread(target=self._work, name=f"run-{job.public_id}", daemon=True).start()
+        threading.Thread(
+            # In the request's log context: its lines carry the request's id.
+            target=logs.copy_context_run(self._work),
+            name=f"run-{job.public_id}",
+            daemon=True,
+        ).start()
 
     def _work(self) -> None:
         outcome = _make(self.job, self.provider)
@@ -133,15 +142,19 @@ def _make(job: Job, provider: Provider) -> Outcome:
 def _settle(job: Job, outcome: Outcome, provider: Provider) -> None:
     now = timezone.now()
     if outcome.failure:
-        job.fail(*outcome.failure, now=now)
+        if job.fail(*outcome.failure, now=now):
+            log.info("failed: %s", outcome.failure[0])
     elif outcome.task is not None:
         first_poll = now + timedelta(seconds=polling.POLL_FIRST)
         if job.wait_for_task(outcome.task.id, outcome.task.progress, first_poll):
+            log.info("waiting for %s task %s", provider.name, outcome.task.id)
             polling.ensure_pump(now)
         else:  # cancelled while the submit was on its way: stop what it started
             _stop(job, provider, outcome.task.id)
+    elif job.complete(outcome.outputs, outcome.delivered, now):
+        log.info("completed: %s delivered", outcome.delivered)
     else:
-        job.complete(outcome.outputs, outcome.delivered, now)
+        log.info("ended meanwhile (cancelled or timed out): its outputs are not kept")
 
 
 def _stop(job: Job, provider: Provider, task_id: str) -> None:
@@ -236,12 +249,13 @@ def _submit_video(job: Job, provider: Provider) -> TaskState:
     )
 
 
-def cancel(job: Job, now=None) -> bool:
+def cancel(job: Job, now=None, *, staff=None) -> bool:
     """Cancel `job` and release its credits: a queued one always; a running one when its
-    provider can stop it (Provider.can_cancel), which is then told to. Return False when it
-    can't be cancelled: it has ended, or it runs on a provider that can't stop it."""
+    provider can stop it (Provider.can_cancel), which is then told to. `staff`: the staff
+    member cancelling it from the admin. Return False when it can't be cancelled: it has
+    ended, or it runs on a provider that can't stop it."""
     provider = get_provider(job.provider)
-    if not job.cancel(now, running=provider.can_cancel):
+    if not job.cancel(now, running=provider.can_cancel, staff=staff):
         return False
     if job.provider_task_id:
         _stop(job, provider, job.provider_task_id)

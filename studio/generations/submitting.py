@@ -10,6 +10,7 @@ one or the other, never both.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,7 +22,10 @@ from studio.catalog.quote import check_prompt, image_options, quote
 from studio.credits import ledger
 from studio.errors import StudioError
 from studio.generations.models import QUEUED_RESEND, Job, JobKind, JobSource
+from studio.ops import logs
 from studio.providers.base import get_provider
+
+log = logging.getLogger(__name__)
 
 ENDPOINT_OF = {
     JobKind.GENERATE: tables.GENERATIONS,
@@ -44,10 +48,13 @@ def submit(
     retry_of: Job | None = None,
     board_id: int | None = None,
     enqueue_job: bool = True,
+    staff=None,
 ) -> Job:
     """Price `request`, create the Job and reserve its credits; queue it on commit unless
-    `enqueue_job` is False (the caller runs it). Its outputs file themselves into the board
-    `board_id` (of the same workspace: the caller checked) when it completes.
+    `enqueue_job` is False (the caller runs it). `user` is who spends (their monthly limit
+    applies); `staff` names a staff member submitting it for them from the admin. Its outputs
+    file themselves into the board `board_id` (of the same workspace: the caller checked) when
+    it completes.
 
     Raise StudioError for a bad request and ledger.InsufficientCredits (402) when the credits
     can't cover it — before anything is queued or any provider is called.
@@ -88,15 +95,20 @@ def submit(
             inputs=inputs or {},
             retry_of=retry_of,
             board_id=board_id,
+            request_id=logs.current("request_id") or "",
             provider=provider.name,
             created_at=now,
             deadline_at=now + timedelta(seconds=tables.MODELS[q.model].timeout),
             # Not yet claimed by then: its queue message (or the request running it) is lost.
             lease_until=now + QUEUED_RESEND,
         )
-        ledger.reserve(workspace, user, job, q, now)
+        ledger.reserve(workspace, user, job, q, now, staff=staff)
         if enqueue_job:
             transaction.on_commit(lambda: enqueue(job))
+    logs.bind(job_id=job.public_id)
+    log.info(
+        "submitted %s %s on %s, %s credits reserved", job.kind, job.model, job.provider, q.credits
+    )
     return job
 
 
@@ -112,11 +124,13 @@ def enqueue(job: Job) -> None:
     )
 
 
-def retry(job: Job, user) -> Job:
-    """Submit `job`'s request again, as a new job (the failed one stays as it was)."""
+def retry(job: Job, user, *, staff=None) -> Job:
+    """Submit `job`'s request again, as a new job (the failed one stays as it was), spent by
+    `user`; `staff` names a staff member retrying it for them from the admin."""
     return submit(
         workspace=job.workspace,
         user=user,
+        staff=staff,
         kind=job.kind,
         request=job.params,
         prompt=job.prompt,

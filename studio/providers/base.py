@@ -137,6 +137,25 @@ class Provider(ABC):
     # nothing is charged upstream). Pixapi documents no cancel, so it can't.
     can_cancel: bool = False
 
+    # The calls /metrics counts and times (studio.ops.metrics: studio_provider_*), by the
+    # operation label they are shown with.
+    METERED = {
+        "generate_images": "generate",
+        "edit_images": "edit",
+        "submit_video": "submit_video",
+        "get_task": "get_task",
+        "cancel": "cancel",
+        "fetch": "fetch",
+    }
+
+    def __init_subclass__(cls, **kwargs):
+        from studio.ops.metrics import metered
+
+        super().__init_subclass__(**kwargs)
+        for name, operation in cls.METERED.items():
+            if name in vars(cls):
+                setattr(cls, name, metered(operation)(vars(cls)[name]))
+
     @abstractmethod
     def generate_images(
         self,

@@ -33,6 +33,7 @@ def pages(s) -> list[str]:
         "/models/",
         "/workspace/members/",
         "/accounts/password/",
+        "/accounts/password/reset/",
     ]
 
 

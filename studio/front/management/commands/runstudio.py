@@ -104,7 +104,7 @@ class Command(BaseCommand):
             "--access-logfile",
             "-",
             "--access-logformat",
-            "%(m)s %(U)s%(q)s %(s)s %(M)sms",
+            "%(m)s %(U)s%(q)s %(s)s %(M)sms %({x-request-id}o)s",
         ]
         worker = [sys.executable, "manage.py", "qcluster"]
         # New sessions: the terminal's Ctrl-C reaches only us, and we stop the children in order.
